@@ -1,0 +1,2 @@
+//! The `arco` command.
+fn main() {}

@@ -1,0 +1,398 @@
+//! Chunk grids, selections, per-chunk byte ranges and codec chains.
+//!
+//! A [`ChunkManifest`] is what virtualization and parallel decoding need: for
+//! every stored chunk of a variable, where its bytes are in the source and
+//! which [`CodecSpec`] chain decodes them.
+
+use crate::dtype::{DType, Endian};
+use crate::error::{Error, Result};
+use serde::Serialize;
+use std::sync::Arc;
+
+/// One stage of a codec chain, named by what it does rather than by format ids.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "name", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum CodecSpec {
+    /// zlib-wrapped DEFLATE (HDF5 filter 1).
+    Deflate {
+        /// Compression level recorded in the file, if any.
+        level: Option<u32>,
+    },
+    /// Byte shuffle (HDF5 filter 2).
+    Shuffle {
+        /// Bytes per element.
+        element_size: usize,
+    },
+    /// Fletcher-32 checksum appended to each chunk (HDF5 filter 3); verified on decode.
+    Fletcher32,
+    /// SZIP / AEC (HDF5 filter 4).
+    Szip {
+        /// Filter parameters as stored.
+        params: Vec<u32>,
+    },
+    /// N-bit packing (HDF5 filter 5).
+    Nbit {
+        /// Filter parameters as stored.
+        params: Vec<u32>,
+    },
+    /// Scale-offset packing (HDF5 filter 6).
+    ScaleOffset {
+        /// Filter parameters as stored.
+        params: Vec<u32>,
+    },
+    /// Blosc meta-compressor (HDF5 plugin 32001).
+    Blosc {
+        /// Filter parameters as stored.
+        params: Vec<u32>,
+    },
+    /// LZ4 with HDF5's block framing (HDF5 plugin 32004).
+    Lz4 {
+        /// Filter parameters as stored.
+        params: Vec<u32>,
+    },
+    /// bzip2 (HDF5 plugin 307).
+    Bzip2 {
+        /// Compression level, if recorded.
+        level: Option<u32>,
+    },
+    /// Zstandard (HDF5 plugin 32015).
+    Zstd {
+        /// Compression level, if recorded.
+        level: Option<i32>,
+    },
+    /// A filter arco does not implement; reading data through it is an error naming it.
+    Unknown {
+        /// HDF5 filter id.
+        id: u32,
+        /// Filter name recorded in the file, if any.
+        filter_name: Option<String>,
+        /// Filter parameters as stored.
+        params: Vec<u32>,
+    },
+}
+
+impl CodecSpec {
+    /// Short human name, such as `deflate(4)` or `shuffle`.
+    pub fn label(&self) -> String {
+        match self {
+            CodecSpec::Deflate { level: Some(l) } => format!("deflate({l})"),
+            CodecSpec::Deflate { level: None } => "deflate".into(),
+            CodecSpec::Shuffle { .. } => "shuffle".into(),
+            CodecSpec::Fletcher32 => "fletcher32".into(),
+            CodecSpec::Szip { .. } => "szip".into(),
+            CodecSpec::Nbit { .. } => "nbit".into(),
+            CodecSpec::ScaleOffset { .. } => "scaleoffset".into(),
+            CodecSpec::Blosc { .. } => "blosc".into(),
+            CodecSpec::Lz4 { .. } => "lz4".into(),
+            CodecSpec::Bzip2 { .. } => "bzip2".into(),
+            CodecSpec::Zstd { level: Some(l) } => format!("zstd({l})"),
+            CodecSpec::Zstd { level: None } => "zstd".into(),
+            CodecSpec::Unknown {
+                id, filter_name, ..
+            } => match filter_name {
+                Some(n) => format!("unknown filter {id} ({n})"),
+                None => format!("unknown filter {id}"),
+            },
+        }
+    }
+}
+
+/// Where one stored chunk's bytes are.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChunkRef {
+    /// Position in the chunk grid (not in elements).
+    pub index: Vec<u64>,
+    /// Byte offset in the source file.
+    pub offset: u64,
+    /// Stored (possibly compressed) length in bytes.
+    pub length: u64,
+    /// HDF5 filter mask: bit `i` set means codec `i` was skipped for this chunk.
+    pub filter_mask: u32,
+    /// Bytes held in the metadata itself (HDF5 compact layout), when not addressable.
+    #[serde(skip)]
+    pub inline: Option<Arc<[u8]>>,
+}
+
+/// A regular grid of chunks over an array.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChunkGrid {
+    /// Array shape.
+    pub array_shape: Vec<u64>,
+    /// Chunk shape (each entry at least 1).
+    pub chunk_shape: Vec<u64>,
+}
+
+impl ChunkGrid {
+    /// A grid; zero chunk extents are raised to 1 so arithmetic never divides by zero.
+    pub fn new(array_shape: Vec<u64>, chunk_shape: Vec<u64>) -> Result<Self> {
+        if array_shape.len() != chunk_shape.len() {
+            return Err(Error::Other(format!(
+                "chunk shape {chunk_shape:?} has a different rank than array shape {array_shape:?}"
+            )));
+        }
+        let chunk_shape = chunk_shape.into_iter().map(|c| c.max(1)).collect();
+        Ok(ChunkGrid {
+            array_shape,
+            chunk_shape,
+        })
+    }
+
+    /// Number of chunks along each dimension.
+    pub fn grid_shape(&self) -> Vec<u64> {
+        self.array_shape
+            .iter()
+            .zip(&self.chunk_shape)
+            .map(|(a, c)| a.div_ceil(*c))
+            .collect()
+    }
+
+    /// Total number of chunks.
+    pub fn chunk_count(&self) -> u64 {
+        self.grid_shape().iter().product()
+    }
+
+    /// Element range `[start, end)` covered by chunk `index` along each dimension,
+    /// clipped to the array.
+    pub fn chunk_bounds(&self, index: &[u64]) -> Vec<(u64, u64)> {
+        index
+            .iter()
+            .zip(&self.chunk_shape)
+            .zip(&self.array_shape)
+            .map(|((i, c), a)| ((i * c).min(*a), ((i + 1) * c).min(*a)))
+            .collect()
+    }
+
+    /// Indices of every chunk that holds at least one selected element, in C order.
+    pub fn chunks_for(&self, sel: &Selection) -> Vec<Vec<u64>> {
+        let per_dim: Vec<Vec<u64>> = sel
+            .dims
+            .iter()
+            .zip(&self.chunk_shape)
+            .map(|(d, c)| {
+                let mut ids: Vec<u64> = d.indices().map(|i| i / c).collect();
+                ids.dedup();
+                ids
+            })
+            .collect();
+        cartesian(&per_dim)
+    }
+}
+
+/// Cartesian product of per-dimension index lists, in C order.
+pub fn cartesian(lists: &[Vec<u64>]) -> Vec<Vec<u64>> {
+    let mut out: Vec<Vec<u64>> = vec![Vec::new()];
+    for list in lists {
+        let mut next = Vec::with_capacity(out.len() * list.len());
+        for prefix in &out {
+            for &x in list {
+                let mut p = prefix.clone();
+                p.push(x);
+                next.push(p);
+            }
+        }
+        out = next;
+    }
+    out
+}
+
+/// The chunk index of a variable: its grid, codecs and stored chunks.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChunkManifest {
+    /// Variable path.
+    pub variable: String,
+    /// Element type.
+    pub dtype: DType,
+    /// Byte order of decoded chunk bytes.
+    pub endian: Endian,
+    /// The chunk grid.
+    pub grid: ChunkGrid,
+    /// Codec chain in encode order.
+    pub codecs: Vec<CodecSpec>,
+    /// Stored chunks; a grid position with no entry holds only fill values.
+    pub chunks: Vec<ChunkRef>,
+    /// Fill value bytes for missing chunks (one element, stored byte order).
+    #[serde(skip)]
+    pub fill_bytes: Option<Vec<u8>>,
+}
+
+impl ChunkManifest {
+    /// Sum of stored chunk lengths.
+    pub fn stored_bytes(&self) -> u64 {
+        self.chunks.iter().map(|c| c.length).sum()
+    }
+}
+
+/// A strided range along one dimension: `start..stop` by `step`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct DimSlice {
+    /// First index.
+    pub start: u64,
+    /// One past the last index.
+    pub stop: u64,
+    /// Stride, at least 1.
+    pub step: u64,
+}
+
+impl DimSlice {
+    /// The whole extent `0..len`.
+    pub fn all(len: u64) -> Self {
+        DimSlice {
+            start: 0,
+            stop: len,
+            step: 1,
+        }
+    }
+
+    /// Number of selected indices.
+    pub fn len(&self) -> u64 {
+        if self.stop <= self.start {
+            0
+        } else {
+            (self.stop - self.start).div_ceil(self.step.max(1))
+        }
+    }
+
+    /// True when nothing is selected.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The selected indices.
+    pub fn indices(&self) -> impl Iterator<Item = u64> + '_ {
+        (self.start..self.stop).step_by(self.step.max(1) as usize)
+    }
+}
+
+/// A hyperslab selection: one [`DimSlice`] per dimension.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Selection {
+    /// One slice per dimension, outermost first.
+    pub dims: Vec<DimSlice>,
+}
+
+impl Selection {
+    /// Select everything of an array of this shape.
+    pub fn all(shape: &[u64]) -> Self {
+        Selection {
+            dims: shape.iter().map(|&n| DimSlice::all(n)).collect(),
+        }
+    }
+
+    /// Shape of the selected result.
+    pub fn shape(&self) -> Vec<u64> {
+        self.dims.iter().map(DimSlice::len).collect()
+    }
+
+    /// Number of selected elements.
+    pub fn element_count(&self) -> u64 {
+        self.shape().iter().product()
+    }
+
+    /// Parse `time=0:10,lat=5,lon=::2` against dimension names and shape.
+    ///
+    /// Each item is `dim=START[:STOP[:STEP]]` with Python semantics for omitted
+    /// parts and negative indices; a bare index selects one element (the
+    /// dimension is kept, with length 1). Dimensions not named are selected whole.
+    pub fn parse(spec: &str, variable: &str, dims: &[String], shape: &[u64]) -> Result<Self> {
+        let mut sel = Selection::all(shape);
+        let bad = |reason: String| Error::BadSelection {
+            variable: variable.to_string(),
+            selection: spec.to_string(),
+            shape: shape.to_vec(),
+            reason,
+        };
+        for item in spec.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let (name, range) = item
+                .split_once('=')
+                .ok_or_else(|| bad(format!("'{item}' is not dim=start:stop")))?;
+            let d = dims.iter().position(|n| n == name.trim()).ok_or_else(|| {
+                bad(format!(
+                    "no dimension '{}'; dimensions are {}",
+                    name.trim(),
+                    dims.join(", ")
+                ))
+            })?;
+            let len = shape[d];
+            let parts: Vec<&str> = range.split(':').map(str::trim).collect();
+            if parts.len() > 3 {
+                return Err(bad(format!("'{range}' has more than two ':'")));
+            }
+            let num = |s: &str| -> Result<Option<i64>> {
+                if s.is_empty() {
+                    Ok(None)
+                } else {
+                    s.parse::<i64>()
+                        .map(Some)
+                        .map_err(|_| bad(format!("'{s}' is not an integer")))
+                }
+            };
+            let resolve = |i: i64| -> u64 {
+                if i < 0 {
+                    (len as i64 + i).max(0) as u64
+                } else {
+                    (i as u64).min(len)
+                }
+            };
+            let slice = if parts.len() == 1 {
+                let i = num(parts[0])?.ok_or_else(|| bad(format!("empty index for {name}")))?;
+                let idx = if i < 0 { len as i64 + i } else { i };
+                if idx < 0 || idx as u64 >= len {
+                    return Err(bad(format!(
+                        "index {i} is outside dimension {name} of length {len}"
+                    )));
+                }
+                DimSlice {
+                    start: idx as u64,
+                    stop: idx as u64 + 1,
+                    step: 1,
+                }
+            } else {
+                let step = match parts.get(2) {
+                    Some(s) => num(s)?.unwrap_or(1),
+                    None => 1,
+                };
+                if step <= 0 {
+                    return Err(bad(format!(
+                        "step must be a positive integer, got {step}"
+                    )));
+                }
+                let start = num(parts[0])?.map(resolve).unwrap_or(0);
+                let stop = num(parts[1])?.map(resolve).unwrap_or(len);
+                DimSlice {
+                    start,
+                    stop: stop.max(start),
+                    step: step as u64,
+                }
+            };
+            sel.dims[d] = slice;
+        }
+        Ok(sel)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_selection_with_negative_and_steps() {
+        let dims = vec!["time".to_string(), "lat".to_string()];
+        let s = Selection::parse("time=-3:,lat=::2", "t", &dims, &[10, 5]).unwrap();
+        assert_eq!(s.dims[0], DimSlice { start: 7, stop: 10, step: 1 });
+        assert_eq!(s.shape(), vec![3, 3]);
+        assert!(Selection::parse("depth=0", "t", &dims, &[10, 5]).is_err());
+        assert!(Selection::parse("time=10", "t", &dims, &[10, 5]).is_err());
+    }
+
+    #[test]
+    fn chunks_for_a_selection_touch_only_needed_chunks() {
+        let g = ChunkGrid::new(vec![10, 10], vec![4, 5]).unwrap();
+        assert_eq!(g.grid_shape(), vec![3, 2]);
+        let s = Selection {
+            dims: vec![DimSlice { start: 3, stop: 5, step: 1 }, DimSlice::all(3)],
+        };
+        assert_eq!(g.chunks_for(&s), vec![vec![0, 0], vec![1, 0]]);
+        assert_eq!(g.chunk_bounds(&[2, 1]), vec![(8, 10), (5, 10)]);
+    }
+}

@@ -1,0 +1,115 @@
+//! # arco-formats
+//!
+//! One entry point, [`open`], that recognises a source's format by its magic
+//! bytes and returns a [`Reader`]; and the shared read engine that turns a
+//! [`ChunkManifest`] and a [`Selection`] into values: it fetches the needed
+//! chunks with coalesced range reads, decodes them in parallel, and assembles
+//! the result.
+#![warn(missing_docs)]
+
+pub mod read;
+
+use arco_core::{ChunkManifest, Dataset, NdArray, Selection};
+use arco_storage::DynSource;
+
+/// Errors opening or reading a source.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The format was not recognised.
+    #[error("{location}: unknown format (first bytes {magic}); arco reads NetCDF-3, NetCDF-4 and HDF5 files")]
+    UnknownFormat {
+        /// Path or URL.
+        location: String,
+        /// The first bytes, in hex.
+        magic: String,
+    },
+    /// NetCDF-3 reader error.
+    #[error(transparent)]
+    Netcdf3(#[from] arco_netcdf3::Error),
+    /// HDF5 reader error.
+    #[error(transparent)]
+    Hdf5(#[from] arco_hdf5::Error),
+    /// Codec error.
+    #[error(transparent)]
+    Codec(#[from] arco_codecs::Error),
+    /// Storage error.
+    #[error(transparent)]
+    Storage(#[from] arco_storage::Error),
+    /// Data-model error.
+    #[error(transparent)]
+    Core(#[from] arco_core::Error),
+}
+
+/// Crate result.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// An opened dataset of any supported format.
+pub trait Reader: Send + Sync {
+    /// The metadata tree.
+    fn dataset(&self) -> &Dataset;
+
+    /// Where every stored chunk of a fixed-size variable is, and how to decode it.
+    fn manifest(&self, variable: &str) -> Result<ChunkManifest>;
+
+    /// Stored (not CF-decoded) values of `variable` in `selection`.
+    fn read(&self, variable: &str, selection: &Selection) -> Result<NdArray>;
+}
+
+struct Nc3Reader {
+    source: DynSource,
+    file: arco_netcdf3::Nc3File,
+}
+
+impl Reader for Nc3Reader {
+    fn dataset(&self) -> &Dataset {
+        self.file.dataset()
+    }
+    fn manifest(&self, variable: &str) -> Result<ChunkManifest> {
+        Ok(self.file.manifest(variable)?)
+    }
+    fn read(&self, variable: &str, selection: &Selection) -> Result<NdArray> {
+        let m = self.manifest(variable)?;
+        read::read_selection(self.source.as_ref(), &m, selection)
+    }
+}
+
+struct H5Reader {
+    source: DynSource,
+    file: arco_hdf5::H5File,
+}
+
+impl Reader for H5Reader {
+    fn dataset(&self) -> &Dataset {
+        self.file.dataset()
+    }
+    fn manifest(&self, variable: &str) -> Result<ChunkManifest> {
+        Ok(self.file.manifest(variable)?)
+    }
+    fn read(&self, variable: &str, selection: &Selection) -> Result<NdArray> {
+        let var = self.file.dataset().variable(variable)?;
+        if var.dtype.size().is_none() {
+            return Ok(self.file.read_varlen(variable, selection)?);
+        }
+        let m = self.manifest(variable)?;
+        read::read_selection(self.source.as_ref(), &m, selection)
+    }
+}
+
+/// Open `source`, choosing the reader by the file's magic bytes.
+pub fn open(source: DynSource) -> Result<Box<dyn Reader>> {
+    let n = source.len().min(8);
+    let magic = source.read_range(0..n)?;
+    if arco_netcdf3::is_netcdf3(&magic) {
+        let file = arco_netcdf3::Nc3File::open(source.clone())?;
+        return Ok(Box::new(Nc3Reader { source, file }));
+    }
+    if arco_hdf5::is_hdf5(&magic) {
+        let file = arco_hdf5::H5File::open(source.clone())?;
+        return Ok(Box::new(H5Reader { source, file }));
+    }
+    Err(Error::UnknownFormat {
+        location: source.location().to_string(),
+        magic: magic.iter().map(|b| format!("{b:02x}")).collect(),
+    })
+}
