@@ -1,2 +1,51 @@
-//! The `arco` command.
-fn main() {}
+//! The `arco` command: make scientific data cloud-native.
+//!
+//! This crate is the outermost layer: argument parsing (clap), human and JSON
+//! output, and the mapping of errors to exit codes (0 ok, 1 failure, 2 usage).
+//! Everything it does is reachable from the library crates.
+
+mod dump;
+mod inspect;
+mod npy;
+mod output;
+mod source;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// arco: make scientific data cloud-native.
+#[derive(Debug, Parser)]
+#[command(name = "arco", version, about, long_about = None)]
+struct Cli {
+    /// Print machine-readable JSON instead of text (errors too, on stderr).
+    #[arg(long, global = true)]
+    json: bool,
+
+    #[command(flatten)]
+    storage: source::StorageArgs,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Describe a dataset: groups, dimensions, variables (dtype, shape, chunking,
+    /// filters, stored and uncompressed bytes) and attributes, like `ncdump -h`.
+    Inspect(inspect::InspectArgs),
+    /// Print the values of one variable, CF-decoded unless --raw, like `ncdump -v`.
+    Dump(dump::DumpArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let json = cli.json;
+    let result = match cli.command {
+        Command::Inspect(args) => inspect::run(&args, &cli.storage, json),
+        Command::Dump(args) => dump::run(&args, &cli.storage, json),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => output::report_error(&err, json),
+    }
+}

@@ -98,6 +98,7 @@ impl Values {
     }
 
     /// Element `i` as `f64`, for numeric and boolean values.
+    #[allow(clippy::unnecessary_cast)]
     pub fn get_f64(&self, i: usize) -> Option<f64> {
         match self {
             Values::Bool(v) => v.get(i).map(|b| f64::from(u8::from(*b))),
@@ -106,6 +107,7 @@ impl Values {
     }
 
     /// All elements as `f64` (numeric and boolean values only).
+    #[allow(clippy::unnecessary_cast)]
     pub fn to_f64_vec(&self) -> Option<Vec<f64>> {
         match self {
             Values::Bool(v) => Some(v.iter().map(|b| f64::from(u8::from(*b))).collect()),
