@@ -190,7 +190,10 @@ fn element_text(v: &Values, i: usize) -> String {
     match v {
         Values::Str(s) => format!("{:?}", s.get(i).map(String::as_str).unwrap_or("")),
         Values::Bool(b) => b.get(i).map(|x| x.to_string()).unwrap_or_default(),
-        Values::F32(x) => x.get(i).map(|x| fmt_float(f64::from(*x))).unwrap_or_default(),
+        Values::F32(x) => x
+            .get(i)
+            .map(|x| fmt_float(f64::from(*x)))
+            .unwrap_or_default(),
         Values::F64(x) => x.get(i).map(|x| fmt_float(*x)).unwrap_or_default(),
         Values::Opaque { size, bytes } => bytes
             .chunks(*size.max(&1))

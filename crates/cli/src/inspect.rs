@@ -16,6 +16,9 @@ pub struct InspectArgs {
     /// Skip reading chunk indexes (faster on huge files; no chunk counts or stored bytes).
     #[arg(long)]
     pub no_chunks: bool,
+    /// Report the storage requests made and bytes read.
+    #[arg(long)]
+    pub stats: bool,
 }
 
 /// Run `arco inspect`.
@@ -24,11 +27,26 @@ pub fn run(args: &InspectArgs, storage: &StorageArgs, json: bool) -> anyhow::Res
     let reader = opened.reader.as_ref();
     let ds = reader.dataset();
     let stats = VarStats::collect(reader, ds, !args.no_chunks);
+    let io = opened.stats();
     if json {
-        print_json(&dataset_json(ds, &stats))
+        let mut doc = dataset_json(ds, &stats);
+        if args.stats {
+            doc["io"] = json!({"requests": io.requests, "bytes": io.bytes});
+        }
+        print_json(&doc)
     } else {
         let mut text = String::new();
         write_dataset(&mut text, ds, &stats);
+        if args.stats {
+            let _ = writeln!(
+                text,
+                "// read {} in {} request{} ({:.2}% of the source)",
+                human_bytes(io.bytes),
+                io.requests,
+                if io.requests == 1 { "" } else { "s" },
+                100.0 * io.bytes as f64 / ds.size.max(1) as f64
+            );
+        }
         print!("{text}");
         Ok(())
     }

@@ -37,7 +37,12 @@ fn descr_and_bytes(data: &NpyData<'_>) -> anyhow::Result<(String, Vec<u8>)> {
             Values::F32(v) => ("<f4".into(), le(v, f32::to_le_bytes)),
             Values::F64(v) => ("<f8".into(), le(v, f64::to_le_bytes)),
             Values::Str(v) => {
-                let width = v.iter().map(|s| s.chars().count()).max().unwrap_or(0).max(1);
+                let width = v
+                    .iter()
+                    .map(|s| s.chars().count())
+                    .max()
+                    .unwrap_or(0)
+                    .max(1);
                 let mut out = Vec::with_capacity(v.len() * width * 4);
                 for s in v {
                     let mut n = 0;

@@ -68,8 +68,16 @@ fn a_file_of_unknown_format_is_refused_with_its_magic_bytes() {
 
 #[test]
 fn inspect_json_describes_a_netcdf3_record_file() {
-    let out = arco(&["inspect", &data("real/netcdf3/example_arm_sonde.cdf"), "--json"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = arco(&[
+        "inspect",
+        &data("real/netcdf3/example_arm_sonde.cdf"),
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v = stdout_json(&out);
     assert_eq!(v["format"], "netcdf3-classic");
     let time = &v["root"]["dimensions"][0];
@@ -89,12 +97,17 @@ fn inspect_json_describes_a_netcdf3_record_file() {
 
 #[test]
 fn inspect_json_reports_chunking_and_filters_of_netcdf4() {
-    let out = arco(&["inspect", &data("real/netcdf4/cordex.nc"), "--json"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = arco(&["inspect", &data("real/netcdf4/lcc_km.nc"), "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v = stdout_json(&out);
-    assert_eq!(v["format"], "netcdf4");
+    assert_eq!(v["format"], "netcdf4-classic");
     let vars = v["root"]["variables"].as_array().unwrap();
-    let wind = vars.iter().find(|x| x["name"] == "sfcWind").expect("sfcWind");
+    let wind = vars.iter().find(|x| x["name"] == "prcp").expect("prcp");
+    assert_eq!(wind["chunk_shape"], serde_json::json!([1, 569, 619]));
     assert_eq!(wind["layout"], "chunked");
     let codecs: Vec<&str> = wind["codecs"]
         .as_array()
@@ -112,8 +125,22 @@ fn dump_writes_npy_that_matches_json_values() {
     let dir = tempdir();
     let npy = dir.join("pres.npy");
     let src = data("real/netcdf3/example_arm_sonde.cdf");
-    let out = arco(&["dump", &src, "--var", "pres", "--slice", "time=0:5", "--raw", "--npy", npy.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = arco(&[
+        "dump",
+        &src,
+        "--var",
+        "pres",
+        "--slice",
+        "time=0:5",
+        "--raw",
+        "--npy",
+        npy.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let bytes = std::fs::read(&npy).unwrap();
     assert_eq!(&bytes[..6], b"\x93NUMPY");
     let header_len = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
@@ -125,7 +152,9 @@ fn dump_writes_npy_that_matches_json_values() {
         .chunks_exact(4)
         .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
         .collect();
-    let out = arco(&["dump", &src, "--var", "pres", "--slice", "time=0:5", "--raw", "--json"]);
+    let out = arco(&[
+        "dump", &src, "--var", "pres", "--slice", "time=0:5", "--raw", "--json",
+    ]);
     let v = stdout_json(&out);
     let json_values: Vec<f32> = v["values"]
         .as_array()
@@ -143,7 +172,10 @@ fn a_bad_slice_names_the_dimensions() {
     let out = arco(&["dump", &src, "--var", "pres", "--slice", "depth=0"]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("no dimension 'depth'") && err.contains("time"), "{err}");
+    assert!(
+        err.contains("no dimension 'depth'") && err.contains("time"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -152,7 +184,10 @@ fn an_unknown_variable_lists_the_variables() {
     let out = arco(&["dump", &src, "--var", "nope"]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("variable 'nope' not found") && err.contains("/pres"), "{err}");
+    assert!(
+        err.contains("variable 'nope' not found") && err.contains("/pres"),
+        "{err}"
+    );
 }
 
 fn tempdir() -> PathBuf {
