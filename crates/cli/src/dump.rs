@@ -4,6 +4,7 @@ use crate::npy::{self, NpyData};
 use crate::output::print_json;
 use crate::source::{self, StorageArgs};
 use anyhow::Context;
+use arco_core::cf::{self, Decoded};
 use arco_core::{DType, NdArray, Selection, Values, Variable};
 use serde_json::{json, Value};
 use std::io::Write;
@@ -71,7 +72,15 @@ pub fn run(args: &DumpArgs, storage: &StorageArgs, json: bool) -> anyhow::Result
             data: OutputData::Values(array.values),
         }
     } else {
-        decode(var, array)?
+        let parent = match var.path.rsplit_once('/') {
+            Some(("", _)) | None => "/",
+            Some((parent, _)) => parent,
+        };
+        let var = match ds.group(parent) {
+            Some(group) => cf::with_bounds_time_attributes(var, group),
+            None => std::borrow::Cow::Borrowed(var),
+        };
+        decode(&var, array)?
     };
     if let Some(path) = &args.npy {
         let data = match &out.data {
@@ -121,11 +130,29 @@ pub fn decode(var: &Variable, array: NdArray) -> anyhow::Result<Output> {
     } else {
         (array.shape, var.dims.clone(), array.values)
     };
-    Ok(Output {
-        shape,
-        dims,
-        data: OutputData::Values(values),
-    })
+    let data = match cf::decode_variable(var, &values)? {
+        Decoded::Numeric(v) => OutputData::Values(v.into_owned()),
+        Decoded::Time(dates, units) => {
+            let unix_ns = units
+                .calendar
+                .is_numpy_compatible()
+                .then(|| {
+                    dates
+                        .iter()
+                        .map(|d| match d {
+                            Some(d) => d.to_unix_nanos(units.calendar).map(Some),
+                            None => Some(None),
+                        })
+                        .collect::<Option<Vec<Option<i64>>>>()
+                })
+                .flatten();
+            OutputData::Times {
+                iso: dates.iter().map(|d| d.map(|d| d.to_string())).collect(),
+                unix_ns,
+            }
+        }
+    };
+    Ok(Output { shape, dims, data })
 }
 
 fn dtype_name(data: &OutputData) -> &'static str {

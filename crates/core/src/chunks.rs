@@ -353,9 +353,7 @@ impl Selection {
                     None => 1,
                 };
                 if step <= 0 {
-                    return Err(bad(format!(
-                        "step must be a positive integer, got {step}"
-                    )));
+                    return Err(bad(format!("step must be a positive integer, got {step}")));
                 }
                 let start = num(parts[0])?.map(resolve).unwrap_or(0);
                 let stop = num(parts[1])?.map(resolve).unwrap_or(len);
@@ -379,7 +377,14 @@ mod tests {
     fn parse_selection_with_negative_and_steps() {
         let dims = vec!["time".to_string(), "lat".to_string()];
         let s = Selection::parse("time=-3:,lat=::2", "t", &dims, &[10, 5]).unwrap();
-        assert_eq!(s.dims[0], DimSlice { start: 7, stop: 10, step: 1 });
+        assert_eq!(
+            s.dims[0],
+            DimSlice {
+                start: 7,
+                stop: 10,
+                step: 1
+            }
+        );
         assert_eq!(s.shape(), vec![3, 3]);
         assert!(Selection::parse("depth=0", "t", &dims, &[10, 5]).is_err());
         assert!(Selection::parse("time=10", "t", &dims, &[10, 5]).is_err());
@@ -390,9 +395,183 @@ mod tests {
         let g = ChunkGrid::new(vec![10, 10], vec![4, 5]).unwrap();
         assert_eq!(g.grid_shape(), vec![3, 2]);
         let s = Selection {
-            dims: vec![DimSlice { start: 3, stop: 5, step: 1 }, DimSlice::all(3)],
+            dims: vec![
+                DimSlice {
+                    start: 3,
+                    stop: 5,
+                    step: 1,
+                },
+                DimSlice::all(3),
+            ],
         };
         assert_eq!(g.chunks_for(&s), vec![vec![0, 0], vec![1, 0]]);
         assert_eq!(g.chunk_bounds(&[2, 1]), vec![(8, 10), (5, 10)]);
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+        use std::collections::BTreeSet;
+
+        /// An array shape (rank 0 to 3, extents 0 to 12) with a chunk shape
+        /// (extents 0 to 6; 0 is raised to 1) and a selection inside the array.
+        fn grid_and_selection() -> impl Strategy<Value = (Vec<u64>, Vec<u64>, Selection)> {
+            prop::collection::vec((0u64..=12, 0u64..=6), 0..=3).prop_flat_map(|dims| {
+                let shape: Vec<u64> = dims.iter().map(|d| d.0).collect();
+                let chunks: Vec<u64> = dims.iter().map(|d| d.1).collect();
+                let slices: Vec<_> = shape
+                    .iter()
+                    .map(|&n| {
+                        (0..=n, 0..=n, 1u64..=5).prop_map(|(a, b, step)| DimSlice {
+                            start: a.min(b),
+                            stop: a.max(b),
+                            step,
+                        })
+                    })
+                    .collect();
+                (Just(shape), Just(chunks), slices)
+                    .prop_map(|(shape, chunks, dims)| (shape, chunks, Selection { dims }))
+            })
+        }
+
+        /// Every element of a selection, by brute force.
+        fn selected_elements(sel: &Selection) -> Vec<Vec<u64>> {
+            let lists: Vec<Vec<u64>> = sel.dims.iter().map(|d| d.indices().collect()).collect();
+            cartesian(&lists)
+        }
+
+        proptest! {
+            #[test]
+            fn chunks_for_lists_exactly_the_chunks_holding_selected_elements(
+                (shape, chunks, sel) in grid_and_selection()
+            ) {
+                let grid = ChunkGrid::new(shape, chunks).unwrap();
+                let listed = grid.chunks_for(&sel);
+                let expected: BTreeSet<Vec<u64>> = selected_elements(&sel)
+                    .into_iter()
+                    .map(|e| e.iter().zip(&grid.chunk_shape).map(|(i, c)| i / c).collect())
+                    .collect();
+                // Sorted in C order (lexicographic), no duplicates, nothing missing or extra.
+                prop_assert!(listed.windows(2).all(|w| w[0] < w[1]), "not strictly C-ordered: {listed:?}");
+                prop_assert_eq!(listed, expected.into_iter().collect::<Vec<_>>());
+            }
+
+            #[test]
+            fn listed_chunks_lie_inside_the_grid_and_cover_the_selection(
+                (shape, chunks, sel) in grid_and_selection()
+            ) {
+                let grid = ChunkGrid::new(shape, chunks).unwrap();
+                let grid_shape = grid.grid_shape();
+                for index in grid.chunks_for(&sel) {
+                    prop_assert!(index.iter().zip(&grid_shape).all(|(i, n)| i < n));
+                    let bounds = grid.chunk_bounds(&index);
+                    // Some selected element falls inside this chunk's bounds.
+                    let hit = selected_elements(&sel).iter().any(|e| {
+                        e.iter().zip(&bounds).all(|(i, (lo, hi))| lo <= i && i < hi)
+                    });
+                    prop_assert!(hit, "chunk {index:?} holds no selected element");
+                }
+                prop_assert_eq!(grid.chunks_for(&sel).is_empty(), sel.element_count() == 0);
+            }
+
+            #[test]
+            fn chunk_bounds_partition_the_array(
+                dims in prop::collection::vec((0u64..=12, 0u64..=6), 0..=3)
+            ) {
+                let shape: Vec<u64> = dims.iter().map(|d| d.0).collect();
+                let chunks: Vec<u64> = dims.iter().map(|d| d.1).collect();
+                let grid = ChunkGrid::new(shape.clone(), chunks).unwrap();
+                let all: Vec<Vec<u64>> = cartesian(
+                    &grid.grid_shape().iter().map(|&n| (0..n).collect()).collect::<Vec<_>>(),
+                );
+                prop_assert_eq!(all.len() as u64, grid.chunk_count());
+                let elements = selected_elements(&Selection::all(&shape));
+                let mut covered = vec![0u32; elements.len()];
+                for index in &all {
+                    let bounds = grid.chunk_bounds(index);
+                    prop_assert_eq!(bounds.len(), shape.len());
+                    for (((lo, hi), n), c) in bounds.iter().zip(&shape).zip(&grid.chunk_shape) {
+                        prop_assert!(lo < hi, "empty chunk {index:?}: {bounds:?}");
+                        prop_assert!(*hi <= *n && hi - lo <= *c);
+                    }
+                    for (k, e) in elements.iter().enumerate() {
+                        if e.iter().zip(&bounds).all(|(i, (lo, hi))| lo <= i && i < hi) {
+                            covered[k] += 1;
+                        }
+                    }
+                }
+                prop_assert!(covered.iter().all(|&c| c == 1), "coverage {covered:?}");
+            }
+
+            #[test]
+            fn selection_parse_round_trips_formatted_slices(
+                (shape, _chunks, sel) in grid_and_selection()
+            ) {
+                let names: Vec<String> = (0..shape.len()).map(|i| format!("d{i}")).collect();
+                let spec: Vec<String> = sel
+                    .dims
+                    .iter()
+                    .zip(&names)
+                    .map(|(d, n)| format!("{n}={}:{}:{}", d.start, d.stop, d.step))
+                    .collect();
+                let spec = spec.join(",");
+                let parsed = Selection::parse(&spec, "v", &names, &shape).unwrap();
+                prop_assert_eq!(parsed, sel);
+            }
+
+            #[test]
+            fn selection_parse_follows_python_slice_semantics(
+                shape in prop::collection::vec(0u64..=10, 1..=3),
+                items in prop::collection::vec(
+                    (
+                        0usize..3,
+                        prop::option::of(-14i64..14),
+                        prop::option::of(-14i64..14),
+                        prop::option::of(1i64..4),
+                        any::<bool>(),
+                    ),
+                    0..=3,
+                ),
+            ) {
+                let names: Vec<String> = (0..shape.len()).map(|i| format!("dim{i}")).collect();
+                // Python: list(range(n))[start:stop:step], and a bare index a[i].
+                let mut expected: Vec<Vec<u64>> = shape.iter().map(|&n| (0..n).collect()).collect();
+                let mut out_of_range = false;
+                let mut spec = Vec::new();
+                for &(d, start, stop, step, bare) in &items {
+                    let d = d % shape.len();
+                    let n = shape[d] as i64;
+                    if bare {
+                        let i = start.unwrap_or(0);
+                        spec.push(format!("{}={i}", names[d]));
+                        let idx = if i < 0 { n + i } else { i };
+                        out_of_range |= !(0..n).contains(&idx);
+                        expected[d] = vec![idx.max(0) as u64];
+                    } else {
+                        let show = |x: Option<i64>| x.map(|v| v.to_string()).unwrap_or_default();
+                        match step {
+                            Some(s) => spec.push(format!("{}={}:{}:{s}", names[d], show(start), show(stop))),
+                            None => spec.push(format!("{}={}:{}", names[d], show(start), show(stop))),
+                        }
+                        let clamp = |v: i64| if v < 0 { (n + v).max(0) } else { v.min(n) };
+                        let lo = start.map(clamp).unwrap_or(0);
+                        let hi = stop.map(clamp).unwrap_or(n);
+                        let step = step.unwrap_or(1);
+                        expected[d] = (lo..hi).step_by(step as usize).map(|i| i as u64).collect();
+                    }
+                }
+                let spec = spec.join(",");
+                let parsed = Selection::parse(&spec, "v", &names, &shape);
+                if out_of_range {
+                    prop_assert!(parsed.is_err(), "{spec} should fail");
+                } else {
+                    let parsed = parsed.unwrap();
+                    for (d, want) in parsed.dims.iter().zip(&expected) {
+                        prop_assert_eq!(&d.indices().collect::<Vec<u64>>(), want, "{}", spec);
+                        prop_assert_eq!(d.len(), d.indices().count() as u64);
+                    }
+                }
+            }
+        }
     }
 }

@@ -8,7 +8,9 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[non_exhaustive]
 pub enum Error {
     /// A selection or index does not fit the variable's shape.
-    #[error("selection {selection} does not fit variable '{variable}' of shape {shape:?}: {reason}")]
+    #[error(
+        "selection {selection} does not fit variable '{variable}' of shape {shape:?}: {reason}"
+    )]
     BadSelection {
         /// Variable path.
         variable: String,

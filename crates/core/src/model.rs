@@ -75,9 +75,7 @@ impl Variable {
 
     /// Uncompressed size in bytes (for fixed-size types).
     pub fn uncompressed_bytes(&self) -> Option<u64> {
-        self.dtype
-            .size()
-            .map(|s| s as u64 * self.element_count())
+        self.dtype.size().map(|s| s as u64 * self.element_count())
     }
 
     /// A 1-D variable named after its only dimension (a CF coordinate variable).
