@@ -167,11 +167,18 @@ fn output_json(var: &Variable, out: &Output, decoded: bool) -> Value {
         OutputData::Values(v) => serde_json::to_value(v).unwrap_or(Value::Null),
         OutputData::Times { iso, .. } => json!(iso),
     };
+    // Raw values keep the stored type's name (`S8`, `enum(int8)`, `char`);
+    // decoded values are named by what they became (`float64`, `datetime`).
+    let dtype = if decoded {
+        dtype_name(&out.data).to_string()
+    } else {
+        var.dtype.name()
+    };
     json!({
         "variable": var.path,
         "dims": out.dims,
         "shape": out.shape,
-        "dtype": dtype_name(&out.data),
+        "dtype": dtype,
         "decoded": decoded,
         "values": values,
     })

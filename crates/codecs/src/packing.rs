@@ -332,7 +332,8 @@ pub(crate) fn scale_offset(src: &[u8], p: &[u32], stage: Stage<'_, '_>) -> Resul
             fill
         } else if size == 4 {
             let min = f32::from_bits(minval as u32);
-            let x = (f64::from(raw as i32) / scale + f64::from(min)) as f32;
+            // HDF5 does this step in single precision: `(float)x / powf(10, D) + min`.
+            let x = (raw as i32) as f32 / (scale as f32) + min;
             u64::from(x.to_bits())
         } else {
             let min = f64::from_bits(minval);
