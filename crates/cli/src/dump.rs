@@ -4,7 +4,7 @@ use crate::npy::{self, NpyData};
 use crate::output::print_json;
 use crate::source::{self, StorageArgs};
 use anyhow::Context;
-use arco_core::cf::{self, Decoded};
+use arco_core::cf::{self, Calendar, Decoded};
 use arco_core::{DType, NdArray, Selection, Values, Variable};
 use serde_json::{json, Value};
 use std::io::Write;
@@ -89,7 +89,7 @@ pub fn run(args: &DumpArgs, storage: &StorageArgs, json: bool) -> anyhow::Result
                 unix_ns: Some(ns), ..
             } => NpyData::DateTimeNs(ns),
             OutputData::Times { unix_ns: None, .. } => anyhow::bail!(
-                "{}: times in this calendar do not fit numpy datetime64[ns]; use --json",
+                "{}: some times are not dates of numpy's proleptic Gregorian calendar (such as 360_day's February 30) or lie outside datetime64[ns]; use --json",
                 var.path
             ),
         };
@@ -132,20 +132,17 @@ pub fn decode(var: &Variable, array: NdArray) -> anyhow::Result<Output> {
     };
     let data = match cf::decode_variable(var, &values)? {
         Decoded::Numeric(v) => OutputData::Values(v.into_owned()),
-        Decoded::Time(dates, units) => {
-            let unix_ns = units
-                .calendar
-                .is_numpy_compatible()
-                .then(|| {
-                    dates
-                        .iter()
-                        .map(|d| match d {
-                            Some(d) => d.to_unix_nanos(units.calendar).map(Some),
-                            None => Some(None),
-                        })
-                        .collect::<Option<Vec<Option<i64>>>>()
+        Decoded::Time(dates, _units) => {
+            // numpy's datetime64 counts proleptic Gregorian dates: each date keeps
+            // its calendar label (a noleap 2001-03-01 stays 2001-03-01); a date
+            // that does not exist there (360_day's 02-30) makes .npy impossible.
+            let unix_ns = dates
+                .iter()
+                .map(|d| match d {
+                    Some(d) => d.to_unix_nanos(Calendar::ProlepticGregorian).map(Some),
+                    None => Some(None),
                 })
-                .flatten();
+                .collect::<Option<Vec<Option<i64>>>>();
             OutputData::Times {
                 iso: dates.iter().map(|d| d.map(|d| d.to_string())).collect(),
                 unix_ns,

@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# setup-peers.sh — idempotent installer of the reference ("peer") tools that
+# arco is compared against (issue "Foundation I": netCDF / HDF5 reading).
+#
+# Installs into a Python virtual environment at
+#     ${ARCO_PEERS_VENV:-<repo>/.peers-venv}
+# exactly the versions pinned in scripts/peers-constraints.txt:
+#     numpy xarray netCDF4 h5py h5netcdf hdf5plugin scipy pandas cftime
+#     moto[server] boto3
+# Later issues add their peers (zarr, kerchunk, rasterio, eccodes, ...) here;
+# the tested full recipe is /work/shared/tools/peers-setup.sh.
+#
+# Usage (from anywhere):
+#     scripts/setup-peers.sh            # install or verify
+#     ARCO_PEERS_VENV=/tmp/pv scripts/setup-peers.sh
+#
+# Environment knobs:
+#   ARCO_PEERS_VENV=<repo>/.peers-venv  where the venv lives
+#   PEERS_PINNED=1    1: install the exact pins of peers-constraints.txt, 0: newest
+#   PEERS_SKIP_APT=1  0: also apt-get install the optional CLI peers
+#                     (ncdump/ncgen from netcdf-bin, h5dump/h5ls from hdf5-tools)
+#   PEERS_FORCE=0     1: ignore the stamp file and run pip again
+#
+# Re-running is cheap: when the venv's stamp file records the same hash of
+# (constraints, requirement list, python version) and every peer imports, the
+# script returns without calling pip. Otherwise an existing venv is reused and
+# pip only installs what is missing or at another version.
+#
+# ecCodes note (kept from the shared recipe for when GRIB peers are added):
+# the PyPI "eccodes" package pulls the binary wheels eccodeslib/eckitlib.
+# findlibs preloads all of eckit's shared objects with RTLD_GLOBAL, which
+# brings a second PROJ into the global symbol scope and makes any process that
+# also loads pyproj/rasterio (xarray loads the rioxarray backend whenever it
+# guesses an engine) crash at exit with "double free or corruption" (seen with
+# eccodes 2.50.0 / eckitlib 2.5.0.33). The shared recipe therefore drops a .pth
+# into the venv that sets FINDLIBS_DISABLE_PACKAGE=yes by default, so the
+# Python bindings use Debian's libeccodes (2.28 on bookworm) instead:
+#   echo 'import os; os.environ.setdefault("FINDLIBS_DISABLE_PACKAGE", "yes")' \
+#       > "$SITE/zz_peers_findlibs.pth"
+# Not needed yet: eccodes is not installed by this script.
+set -uo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$HERE/.." && pwd)
+PEERS_VENV=${ARCO_PEERS_VENV:-$REPO/.peers-venv}
+PEERS_PINNED=${PEERS_PINNED:-1}
+PEERS_SKIP_APT=${PEERS_SKIP_APT:-1}
+PEERS_FORCE=${PEERS_FORCE:-0}
+CONSTRAINTS=${PEERS_CONSTRAINTS:-$HERE/peers-constraints.txt}
+STAMP=$PEERS_VENV/.arco-peers-stamp
+LOGDIR=$PEERS_VENV/setup-logs
+
+log() { printf '[setup-peers] %s\n' "$*"; }
+
+# name|requirements (space separated); installed group by group so that one
+# failure does not block the rest.
+GROUPS_SPEC=(
+  "core|numpy xarray netCDF4 h5py h5netcdf hdf5plugin scipy pandas cftime"
+  "moto|moto[server] boto3"
+)
+# import names checked by the fast path and at the end
+IMPORTS="numpy xarray netCDF4 h5py h5netcdf hdf5plugin scipy pandas cftime moto boto3 werkzeug flask"
+
+# ---------------------------------------------------------------- 1. apt (optional)
+APT_PKGS=(netcdf-bin hdf5-tools)
+if [ "$PEERS_SKIP_APT" != 1 ]; then
+  missing=()
+  for p in "${APT_PKGS[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "apt: installing ${missing[*]}"
+    SUDO=; [ "$(id -u)" != 0 ] && SUDO=sudo
+    $SUDO apt-get update -qq || log "apt-get update failed (continuing)"
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" \
+      || log "apt-get install failed for some of: ${missing[*]} (CLI peers are optional)"
+  else
+    log "apt: ${APT_PKGS[*]} already installed"
+  fi
+fi
+
+# ---------------------------------------------------------------- 2. venv
+if [ ! -x "$PEERS_VENV/bin/python" ]; then
+  log "creating venv $PEERS_VENV"
+  python3 -m venv "$PEERS_VENV" || { log "FATAL: python3 -m venv $PEERS_VENV failed"; exit 1; }
+fi
+PY=$PEERS_VENV/bin/python
+PIP=("$PY" -m pip --disable-pip-version-check)
+
+want_stamp() {
+  {
+    echo "pinned=$PEERS_PINNED"
+    [ "$PEERS_PINNED" = 1 ] && [ -f "$CONSTRAINTS" ] && cat "$CONSTRAINTS"
+    printf '%s\n' "${GROUPS_SPEC[@]}"
+    "$PY" -c 'import sys; print(sys.version)'
+  } | sha256sum | cut -d' ' -f1
+}
+imports_ok() {
+  "$PY" -c "import importlib, sys
+for n in sys.argv[1:]: importlib.import_module(n)" $IMPORTS >/dev/null 2>&1
+}
+
+WANT=$(want_stamp)
+if [ "$PEERS_FORCE" != 1 ] && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$WANT" ] && imports_ok; then
+  log "peers up to date in $PEERS_VENV (stamp matches; PEERS_FORCE=1 to reinstall)"
+  exit 0
+fi
+
+mkdir -p "$LOGDIR"
+"${PIP[@]}" install -q -U pip wheel setuptools > "$LOGDIR/00-pip.log" 2>&1 || log "pip self-upgrade failed (continuing)"
+
+CARGS=()
+if [ "$PEERS_PINNED" = 1 ] && [ -f "$CONSTRAINTS" ]; then
+  CARGS=(-c "$CONSTRAINTS"); log "pinned install with $CONSTRAINTS"
+else
+  log "unpinned install (newest versions)"
+fi
+
+# ---------------------------------------------------------------- 3. groups
+OK=(); FAIL=()
+for spec in "${GROUPS_SPEC[@]}"; do
+  name=${spec%%|*}; reqs=${spec#*|}
+  # shellcheck disable=SC2086
+  if "${PIP[@]}" install "${CARGS[@]}" $reqs > "$LOGDIR/group-$name.log" 2>&1; then
+    OK+=("$name"); log "group $name: ok"
+  else
+    FAIL+=("$name"); log "group $name: FAILED (see $LOGDIR/group-$name.log)"
+    tail -5 "$LOGDIR/group-$name.log" | sed 's/^/    /'
+  fi
+done
+
+# ---------------------------------------------------------------- 4. record
+"${PIP[@]}" freeze > "$PEERS_VENV/peers-freeze.txt" 2>/dev/null
+"${PIP[@]}" check > "$LOGDIR/pip-check.log" 2>&1 && log "pip check: no broken requirements" \
+  || { log "pip check reports problems:"; sed 's/^/    /' "$LOGDIR/pip-check.log"; }
+log "versions:"
+"$PY" - <<'EOF' 2>/dev/null
+import importlib.metadata as m
+for n in ["numpy", "xarray", "netCDF4", "h5py", "h5netcdf", "hdf5plugin", "scipy",
+          "pandas", "cftime", "moto", "boto3"]:
+    try:
+        v = m.version(n)
+    except Exception:
+        v = "NOT INSTALLED"
+    print(f"    {n:12s} {v}")
+EOF
+for t in ncdump h5dump; do
+  command -v $t >/dev/null && log "cli $t: $(command -v $t)" || log "cli $t: missing (optional)"
+done
+
+if [ ${#FAIL[@]} -gt 0 ]; then log "groups FAILED: ${FAIL[*]}"; rm -f "$STAMP"; exit 1; fi
+if ! imports_ok; then log "FATAL: some of [$IMPORTS] do not import"; rm -f "$STAMP"; exit 1; fi
+echo "$WANT" > "$STAMP"
+log "done; venv $PEERS_VENV, freeze in $PEERS_VENV/peers-freeze.txt"
