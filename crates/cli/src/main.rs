@@ -4,11 +4,13 @@
 //! output, and the mapping of errors to exit codes (0 ok, 1 failure, 2 usage).
 //! Everything it does is reachable from the library crates.
 
+mod convert;
 mod dump;
 mod inspect;
 mod npy;
 mod output;
 mod source;
+mod verify;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -35,6 +37,11 @@ enum Command {
     Inspect(inspect::InspectArgs),
     /// Print the values of one variable, CF-decoded unless --raw, like `ncdump -v`.
     Dump(dump::DumpArgs),
+    /// Convert sources to analysis-ready Zarr (v3, or v2 with --zarr-format 2),
+    /// chunked for the access pattern, in bounded memory.
+    Convert(convert::ConvertArgs),
+    /// Compare every value and attribute of the sources with a converted output.
+    Verify(verify::VerifyArgs),
 }
 
 fn main() -> ExitCode {
@@ -43,6 +50,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Inspect(args) => inspect::run(&args, &cli.storage, json),
         Command::Dump(args) => dump::run(&args, &cli.storage, json),
+        Command::Convert(args) => convert::run(&args, &cli.storage, json),
+        Command::Verify(args) => verify::run(&args, &cli.storage, json),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
