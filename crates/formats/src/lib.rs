@@ -7,6 +7,7 @@
 //! the result.
 #![warn(missing_docs)]
 
+pub mod concat;
 pub mod read;
 
 use arco_core::{ChunkManifest, Dataset, NdArray, Selection};
@@ -33,6 +34,9 @@ pub enum Error {
     /// Codec error.
     #[error(transparent)]
     Codec(#[from] arco_codecs::Error),
+    /// Concatenation of several sources refused.
+    #[error(transparent)]
+    Concat(#[from] concat::ConcatError),
     /// Storage error.
     #[error(transparent)]
     Storage(#[from] arco_storage::Error),
@@ -54,6 +58,19 @@ pub trait Reader: Send + Sync {
 
     /// Stored (not CF-decoded) values of `variable` in `selection`.
     fn read(&self, variable: &str, selection: &Selection) -> Result<NdArray>;
+
+    /// [`Reader::read`] within the memory limits of `options` (see
+    /// [`read::read_selection_with`]). Readers that do not go through the
+    /// chunk engine ignore them.
+    fn read_with(
+        &self,
+        variable: &str,
+        selection: &Selection,
+        options: &read::ReadOptions,
+    ) -> Result<NdArray> {
+        let _ = options;
+        self.read(variable, selection)
+    }
 }
 
 struct Nc3Reader {
@@ -71,6 +88,15 @@ impl Reader for Nc3Reader {
     fn read(&self, variable: &str, selection: &Selection) -> Result<NdArray> {
         let m = self.manifest(variable)?;
         read::read_selection(self.source.as_ref(), &m, selection)
+    }
+    fn read_with(
+        &self,
+        variable: &str,
+        selection: &Selection,
+        options: &read::ReadOptions,
+    ) -> Result<NdArray> {
+        let m = self.manifest(variable)?;
+        read::read_selection_with(self.source.as_ref(), &m, selection, options)
     }
 }
 
@@ -93,6 +119,19 @@ impl Reader for H5Reader {
         }
         let m = self.manifest(variable)?;
         read::read_selection(self.source.as_ref(), &m, selection)
+    }
+    fn read_with(
+        &self,
+        variable: &str,
+        selection: &Selection,
+        options: &read::ReadOptions,
+    ) -> Result<NdArray> {
+        let var = self.file.dataset().variable(variable)?;
+        if var.dtype.size().is_none() {
+            return Ok(self.file.read_varlen(variable, selection)?);
+        }
+        let m = self.manifest(variable)?;
+        read::read_selection_with(self.source.as_ref(), &m, selection, options)
     }
 }
 

@@ -8,7 +8,7 @@
 
 use crate::Result;
 use arco_codecs::{decode_chunk, decode_elements, ChunkContext};
-use arco_core::{ChunkManifest, ChunkRef, DimSlice, NdArray, Selection};
+use arco_core::{ChunkGrid, ChunkManifest, ChunkRef, DimSlice, NdArray, Selection};
 use arco_storage::ByteSource;
 use rayon::prelude::*;
 use std::collections::HashMap;
@@ -17,6 +17,31 @@ use std::ops::Range;
 /// Decoded bytes held at once while reading: chunks are fetched and decoded
 /// in batches of about this size.
 const BATCH_BYTES: usize = 256 << 20;
+
+/// Default size of the pieces that [`read_selection_with`] cuts large
+/// uncompressed chunks into.
+pub const RAW_PIECE_BYTES: u64 = 4 << 20;
+
+/// Limits of one read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadOptions {
+    /// Decoded chunk bytes held at once: chunks are fetched and decoded in
+    /// batches of about this size (at least one chunk per batch).
+    pub max_batch_bytes: usize,
+    /// Uncompressed chunks larger than this (a contiguous NetCDF-3 or HDF5
+    /// variable is one chunk) are read as pieces of about this size, so a
+    /// small selection reads only the bytes near it; 0 reads whole chunks.
+    pub raw_piece_bytes: u64,
+}
+
+impl Default for ReadOptions {
+    fn default() -> Self {
+        ReadOptions {
+            max_batch_bytes: BATCH_BYTES,
+            raw_piece_bytes: RAW_PIECE_BYTES,
+        }
+    }
+}
 
 /// Read the elements of `selection` from the chunks described by `manifest`.
 ///
@@ -27,6 +52,146 @@ pub fn read_selection(
     source: &dyn ByteSource,
     manifest: &ChunkManifest,
     selection: &Selection,
+) -> Result<NdArray> {
+    read_selection_impl(
+        source,
+        manifest,
+        selection,
+        &ReadOptions {
+            max_batch_bytes: BATCH_BYTES,
+            raw_piece_bytes: 0,
+        },
+    )
+}
+
+/// [`read_selection`] within the limits of `options`: decoded bytes held at
+/// once are bounded by `options.max_batch_bytes` (plus the result), and large
+/// uncompressed chunks are read in pieces (see [`split_raw_chunks`]).
+pub fn read_selection_with(
+    source: &dyn ByteSource,
+    manifest: &ChunkManifest,
+    selection: &Selection,
+    options: &ReadOptions,
+) -> Result<NdArray> {
+    match split_raw_chunks(manifest, options.raw_piece_bytes) {
+        Some(pieces) => read_selection_impl(source, &pieces, selection, options),
+        None => read_selection_impl(source, manifest, selection, options),
+    }
+}
+
+/// The manifest of `manifest`'s uncompressed chunks cut into pieces of at most
+/// about `piece_bytes`, or `None` when it has codecs, inline chunks, or chunks
+/// no larger than that.
+///
+/// A piece is a C-order contiguous run of a chunk: length 1 along the leading
+/// dimensions, `k` along one dimension `p` (a divisor of the chunk's length
+/// there, or any length when the array has one chunk along `p`), and whole
+/// along the dimensions after `p`. So every piece is one byte range, and the
+/// pieces form a regular grid the read engine handles as it does chunks.
+pub fn split_raw_chunks(manifest: &ChunkManifest, piece_bytes: u64) -> Option<ChunkManifest> {
+    let elem = manifest.dtype.size()? as u64;
+    let grid = &manifest.grid;
+    let rank = grid.chunk_shape.len();
+    if piece_bytes == 0
+        || elem == 0
+        || rank == 0
+        || !manifest.codecs.is_empty()
+        || manifest
+            .chunks
+            .iter()
+            .any(|c| c.inline.is_some() || c.filter_mask != 0)
+    {
+        return None;
+    }
+    let c = &grid.chunk_shape;
+    let full: u64 = c.iter().product::<u64>().checked_mul(elem)?;
+    if full <= piece_bytes {
+        return None;
+    }
+    let piece_elems = (piece_bytes / elem).max(1);
+    // The first dimension p whose trailing block fits a piece.
+    let mut tail = 1u64;
+    let mut p = rank - 1;
+    loop {
+        let with_p = tail.saturating_mul(c[p]);
+        if with_p > piece_elems || p == 0 {
+            break;
+        }
+        tail = with_p;
+        p -= 1;
+    }
+    if tail > piece_elems {
+        // Even one row along the innermost dimension is too big: cut nothing finer.
+        tail = 1;
+        p = rank - 1;
+    }
+    let max_k = (piece_elems / tail).clamp(1, c[p]);
+    let k = if c[p] >= grid.array_shape[p] {
+        max_k
+    } else {
+        (1..=max_k).rev().find(|k| c[p] % k == 0).unwrap_or(1)
+    };
+    let mut q = c.clone();
+    for x in q.iter_mut().take(p) {
+        *x = 1;
+    }
+    q[p] = k;
+    let new_grid = ChunkGrid::new(grid.array_shape.clone(), q).ok()?;
+    let mut chunks = Vec::new();
+    for chunk in &manifest.chunks {
+        let bounds = grid.chunk_bounds(&chunk.index);
+        let clipped: Vec<u64> = bounds.iter().map(|(lo, hi)| hi - lo).collect();
+        let clipped_bytes = clipped.iter().product::<u64>() * elem;
+        let layout: &[u64] = if chunk.length >= full {
+            c
+        } else if chunk.length == clipped_bytes {
+            &clipped
+        } else {
+            // Not a layout we recognise: keep the chunk whole so the engine names it.
+            return None;
+        };
+        let lstrides = strides(layout);
+        // Leading dims (< p): every in-array index; dim p: every piece start.
+        let mut lists: Vec<Vec<u64>> = (0..p).map(|d| (0..clipped[d]).collect()).collect();
+        lists.push((0..clipped[p]).step_by(k as usize).collect());
+        let row_elems: u64 = layout[p + 1..].iter().product();
+        for local in arco_core::chunks::cartesian(&lists) {
+            let mut at = 0u64;
+            for (d, &l) in local.iter().enumerate() {
+                at += l * lstrides[d] as u64;
+            }
+            let rows = k.min(layout[p] - local[p]);
+            let mut index: Vec<u64> = Vec::with_capacity(rank);
+            for (d, &l) in local.iter().enumerate() {
+                let global = bounds[d].0 + l;
+                index.push(global / new_grid.chunk_shape[d]);
+            }
+            index.extend_from_slice(&chunk.index[p + 1..]);
+            chunks.push(ChunkRef {
+                index,
+                offset: chunk.offset + at * elem,
+                length: rows * row_elems * elem,
+                filter_mask: 0,
+                inline: None,
+            });
+        }
+    }
+    Some(ChunkManifest {
+        variable: manifest.variable.clone(),
+        dtype: manifest.dtype.clone(),
+        endian: manifest.endian,
+        grid: new_grid,
+        codecs: Vec::new(),
+        chunks,
+        fill_bytes: manifest.fill_bytes.clone(),
+    })
+}
+
+fn read_selection_impl(
+    source: &dyn ByteSource,
+    manifest: &ChunkManifest,
+    selection: &Selection,
+    options: &ReadOptions,
 ) -> Result<NdArray> {
     let grid = &manifest.grid;
     check_selection(manifest, selection)?;
@@ -65,7 +230,7 @@ pub fn read_selection(
         }
         let full_elems = to_usize(grid.chunk_shape.iter().product::<u64>())?;
         let per_chunk = full_elems.saturating_mul(elem).max(1);
-        let batch_len = (BATCH_BYTES / per_chunk).max(1);
+        let batch_len = (options.max_batch_bytes / per_chunk).max(1);
         let out_strides = strides(&out_shape);
         for batch in present.chunks(batch_len) {
             read_batch(
@@ -415,7 +580,7 @@ fn check_selection(manifest: &ChunkManifest, selection: &Selection) -> Result<()
 #[cfg(test)]
 mod tests {
     use super::*;
-    use arco_core::{ChunkGrid, CodecSpec, DType, Endian, Values};
+    use arco_core::{CodecSpec, DType, Endian, Values};
     use bytes::Bytes;
     use proptest::prelude::*;
     use std::io::Write;
@@ -672,6 +837,28 @@ mod tests {
     }
 
     #[test]
+    fn a_contiguous_variable_is_read_in_pieces_near_the_selection() {
+        // One raw chunk of 100 x 50 i32 (20 000 bytes): a one-row selection
+        // reads one piece, not the whole chunk.
+        let (src, m) = build(&[100, 50], &[100, 50], &[], true, Endian::Little);
+        let pieces = split_raw_chunks(&m, 1000).unwrap();
+        assert_eq!(pieces.grid.chunk_shape, vec![5, 50]);
+        assert_eq!(pieces.chunks.len(), 20);
+        let sel = Selection {
+            dims: vec![ds(42, 43, 1), ds(0, 50, 1)],
+        };
+        let opts = ReadOptions {
+            max_batch_bytes: 1 << 20,
+            raw_piece_bytes: 1000,
+        };
+        let got = read_selection_with(&src, &m, &sel, &opts).unwrap();
+        assert_eq!(got.values, Values::I32(reference(&m, &[], &sel)));
+        // Compressed chunks are never cut.
+        let (_, m) = build(&[100, 50], &[100, 50], &[], false, Endian::Little);
+        assert!(split_raw_chunks(&m, 1000).is_none());
+    }
+
+    #[test]
     fn inline_chunks_are_used_without_reading() {
         let m = ChunkManifest {
             variable: "/c".into(),
@@ -788,6 +975,28 @@ mod tests {
                 .collect();
             let (src, m) = build(&shape, &chunk, &skip, clipped, Endian::Little);
             let got = read_selection(&src, &m, &sel).unwrap();
+            prop_assert_eq!(got.shape, sel.shape());
+            prop_assert_eq!(got.values, Values::I32(reference(&m, &skip, &sel)));
+        }
+
+        #[test]
+        fn reading_raw_chunks_in_pieces_matches_brute_force(
+            (shape, chunk, sel, _clipped, seed) in dims_and_selection(),
+            piece in 1u64..40,
+            batch in 1usize..64,
+        ) {
+            // Raw (clipped, NetCDF-3 style) chunks, as contiguous variables are.
+            let grid = ChunkGrid::new(shape.clone(), chunk.clone()).unwrap();
+            let per: Vec<Vec<u64>> = grid.grid_shape().iter().map(|&n| (0..n).collect()).collect();
+            let skip: Vec<Vec<u64>> = arco_core::chunks::cartesian(&per)
+                .into_iter()
+                .enumerate()
+                .filter(|(i, _)| (seed >> (i % 64)) & 5 == 5)
+                .map(|(_, c)| c)
+                .collect();
+            let (src, m) = build(&shape, &chunk, &skip, true, Endian::Big);
+            let opts = ReadOptions { max_batch_bytes: batch, raw_piece_bytes: piece * 4 };
+            let got = read_selection_with(&src, &m, &sel, &opts).unwrap();
             prop_assert_eq!(got.shape, sel.shape());
             prop_assert_eq!(got.values, Values::I32(reference(&m, &skip, &sel)));
         }
