@@ -42,23 +42,25 @@ pub enum Values {
     Compound(Vec<(String, Values)>),
 }
 
+/// Run `$body` with `$x` bound to the vector of any numeric variant, else `$other`.
 macro_rules! each_numeric {
     ($v:expr, $x:ident => $body:expr, $other:expr) => {
         match $v {
-            Values::I8($x) => $body,
-            Values::I16($x) => $body,
-            Values::I32($x) => $body,
-            Values::I64($x) => $body,
-            Values::U8($x) => $body,
-            Values::U16($x) => $body,
-            Values::U32($x) => $body,
-            Values::U64($x) => $body,
-            Values::F32($x) => $body,
-            Values::F64($x) => $body,
+            $crate::values::Values::I8($x) => $body,
+            $crate::values::Values::I16($x) => $body,
+            $crate::values::Values::I32($x) => $body,
+            $crate::values::Values::I64($x) => $body,
+            $crate::values::Values::U8($x) => $body,
+            $crate::values::Values::U16($x) => $body,
+            $crate::values::Values::U32($x) => $body,
+            $crate::values::Values::U64($x) => $body,
+            $crate::values::Values::F32($x) => $body,
+            $crate::values::Values::F64($x) => $body,
             _ => $other,
         }
     };
 }
+pub(crate) use each_numeric;
 
 impl Values {
     /// Number of elements.

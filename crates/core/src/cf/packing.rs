@@ -50,6 +50,7 @@
 //! an HDF5 default fill that xarray never sees. Strings, booleans, opaque and
 //! compound values pass through unchanged.
 
+use crate::values::each_numeric;
 use super::time::is_time_units;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
@@ -694,23 +695,6 @@ macro_rules! element {
 }
 element!(i8, i16, i32, i64, u8, u16, u32, u64, f32, f64);
 
-macro_rules! with_slice {
-    ($values:expr, $x:ident => $body:expr, $other:expr) => {
-        match $values {
-            Values::I8($x) => $body,
-            Values::I16($x) => $body,
-            Values::I32($x) => $body,
-            Values::I64($x) => $body,
-            Values::U8($x) => $body,
-            Values::U16($x) => $body,
-            Values::U32($x) => $body,
-            Values::U64($x) => $body,
-            Values::F32($x) => $body,
-            Values::F64($x) => $body,
-            _ => $other,
-        }
-    };
-}
 
 fn matches_fill(x: f64, fills: &[Fill]) -> bool {
     fills.iter().any(|f| matches!(f, Fill::Float(v) if *v == x))
@@ -770,7 +754,7 @@ fn mask_slice<T: Element>(src: &[T], target: MaskTarget, fills: &[Fill]) -> Valu
 }
 
 fn apply_mask(values: &Values, target: MaskTarget, fills: &[Fill]) -> Values {
-    with_slice!(values, v => mask_slice(v, target, fills), values.clone())
+    each_numeric!(values, v => mask_slice(v, target, fills), values.clone())
 }
 
 fn scale_f32(x: f32, scale: Option<Op>, offset: Option<Op>) -> f32 {
@@ -818,12 +802,12 @@ fn apply_scale(
             v.iter_mut().for_each(|x| *x = scale_f64(*x, scale, offset));
             Values::F64(v)
         }
-        (Float::F32, values) => with_slice!(
+        (Float::F32, values) => each_numeric!(
             values.as_ref(),
             v => Values::F32(v.iter().map(|&x| scale_f32(x.to_f32(), scale, offset)).collect()),
             values.into_owned()
         ),
-        (Float::F64, values) => with_slice!(
+        (Float::F64, values) => each_numeric!(
             values.as_ref(),
             v => Values::F64(v.iter().map(|&x| scale_f64(x.to_f64(), scale, offset)).collect()),
             values.into_owned()
