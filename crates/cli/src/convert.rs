@@ -1,17 +1,339 @@
 //! `arco convert`: sources to analysis-ready Zarr.
+//!
+//! Parses the options into an [`arco_engine::ConvertOptions`], opens the
+//! sources (concatenating several along `--concat-dim`), plans, runs, and
+//! shows progress: a bar on a terminal, one JSON object per event and line
+//! with `--json`, and a summary at the end.
+//!
+//! The default layout is `balanced`: without knowing how the data will be
+//! read, chunks with about as many divisions along every dimension cost the
+//! least in the worst case; `map` and `timeseries` are for known patterns.
 
-use crate::source::StorageArgs;
+use crate::output::human_bytes;
+use crate::source::{open_source, StorageArgs};
+use anyhow::{bail, Context};
+use arco_engine::{
+    chunking::{parse_chunks, ChunkOptions},
+    CodecChoice, ConvertOptions, Layout, MemoryBudget, OutputOptions, Progress, SourceStamp,
+};
+use arco_formats::Reader;
+use arco_storage::{Location, OpenOptions, S3Options};
+use std::io::{IsTerminal, Write};
+use std::sync::Mutex;
 
 /// Arguments of `arco convert`.
 #[derive(Debug, clap::Args)]
 pub struct ConvertArgs {
-    /// Source files or URLs (globs like 'data/tas_*.nc' are expanded), then the destination.
+    /// Source files or URLs (globs like 'data/tas_*.nc' are expanded, sorted), then the destination.
     #[arg(required = true, num_args = 2..)]
     pub paths: Vec<String>,
+    /// Output format (only zarr for now).
+    #[arg(long, default_value = "zarr", value_name = "FORMAT", value_parser = ["zarr"])]
+    pub to: String,
+    /// Zarr format version: 3, or 2 for older readers.
+    #[arg(long, default_value_t = 3, value_name = "2|3", value_parser = clap::value_parser!(u8).range(2..=3))]
+    pub zarr_format: u8,
+    /// Chunk layout: map (whole 2-D maps), timeseries (long along time), balanced.
+    #[arg(long, default_value = "balanced", value_name = "LAYOUT", value_parser = ["map", "timeseries", "balanced"])]
+    pub layout: String,
+    /// Explicit chunk lengths, like time=365,lat=64,lon=64 (other dimensions follow --layout).
+    #[arg(long, value_name = "DIM=N,...")]
+    pub chunks: Option<String>,
+    /// Target uncompressed chunk size.
+    #[arg(long, default_value = "8MiB", value_name = "SIZE")]
+    pub chunk_size: String,
+    /// Group chunks into shards (Zarr v3 sharding).
+    #[arg(long)]
+    pub shard: bool,
+    /// Target uncompressed shard size with --shard (capped by a task's share of --memory).
+    #[arg(long, default_value = "128MiB", value_name = "SIZE")]
+    pub shard_size: String,
+    /// Codec: zstd:LEVEL, blosc-zstd:LEVEL, blosc-lz4:LEVEL, gzip:LEVEL or none (default: zstd, byte-shuffled for numbers).
+    #[arg(long, value_name = "CODEC")]
+    pub codec: Option<String>,
+    /// Dimension to concatenate several sources along (default: their unlimited dimension, else time).
+    #[arg(long, value_name = "DIM")]
+    pub concat_dim: Option<String>,
+    /// Memory for the whole process, like 2GiB (default: half the cgroup limit or of physical memory).
+    #[arg(long, value_name = "SIZE")]
+    pub memory: Option<String>,
+    /// Worker threads (default: one per core).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub threads: Option<u64>,
+    /// Replace an existing output (a local one only once the new one is complete).
+    #[arg(long)]
+    pub overwrite: bool,
+}
+
+/// The opened inputs and the runtimes their remote reads need.
+struct Inputs {
+    reader: Box<dyn Reader>,
+    stamps: Vec<SourceStamp>,
+    _runtimes: Vec<tokio::runtime::Runtime>,
 }
 
 /// Run `arco convert`.
 pub fn run(args: &ConvertArgs, storage: &StorageArgs, json: bool) -> anyhow::Result<()> {
-    let _ = (args, storage, json);
-    anyhow::bail!("arco convert is not implemented yet")
+    let (dest, sources) = match args.paths.split_last() {
+        Some((d, s)) if !s.is_empty() => (d.clone(), s.to_vec()),
+        _ => bail!("give at least one source and the destination"),
+    };
+    let options = options(args)?;
+    let sources = expand(&sources)?;
+    let inputs = open_inputs(&sources, args.concat_dim.as_deref(), storage)?;
+    let plan = arco_engine::plan(inputs.reader.as_ref(), &inputs.stamps, &options)
+        .context("planning the conversion")?;
+
+    // The output's own runtime, for s3:// destinations.
+    let out_runtime = if Location::parse(&dest)?.is_remote() {
+        Some(
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .thread_name("arco-out")
+                .enable_all()
+                .build()
+                .context("starting the I/O runtime")?,
+        )
+    } else {
+        None
+    };
+    let out = OutputOptions {
+        location: dest.clone(),
+        open: OpenOptions {
+            handle: out_runtime.as_ref().map(|r| r.handle().clone()),
+            s3: S3Options {
+                endpoint: storage.s3_endpoint.clone(),
+                region: storage.s3_region.clone(),
+                anonymous: storage.anonymous,
+                allow_http: storage.allow_http,
+                ..S3Options::default()
+            },
+            ..OpenOptions::default()
+        },
+        overwrite: args.overwrite,
+        command: std::env::args().collect(),
+        fail_after_tasks: std::env::var("ARCO_TEST_FAIL_AFTER_TASKS")
+            .ok()
+            .and_then(|v| v.trim().parse().ok()),
+    };
+
+    let show = Reporter::new(json);
+    let result = arco_engine::convert(inputs.reader.as_ref(), &plan, &out, &|e| show.event(e));
+    show.finish();
+    let summary = result.with_context(|| {
+        let partial = format!("{}{}", dest.trim_end_matches('/'), arco_engine::run::PARTIAL_SUFFIX);
+        if std::path::Path::new(&partial).is_dir() || Location::parse(&dest).is_ok_and(|l| l.is_remote()) {
+            format!("converting to {dest} (the partial output is kept: rerun the same command to resume)")
+        } else {
+            format!("converting to {dest}")
+        }
+    })?;
+    if !json {
+        let ratio = summary
+            .ratio
+            .map(|r| format!(" ({r:.1}x)"))
+            .unwrap_or_default();
+        let out_bytes = summary
+            .bytes_out
+            .map(human_bytes)
+            .unwrap_or_else(|| "?".into());
+        println!(
+            "{}: {} arrays, {} chunks, {} in, {} uncompressed, {} out{ratio}, {:.1} s{}{}",
+            summary.output,
+            summary.arrays,
+            summary.chunks,
+            human_bytes(summary.bytes_in),
+            human_bytes(summary.bytes_uncompressed),
+            out_bytes,
+            summary.seconds,
+            if summary.rechunked.is_empty() {
+                String::new()
+            } else {
+                format!("; rechunked {}", summary.rechunked.join(", "))
+            },
+            if summary.tasks_skipped > 0 {
+                format!("; resumed, {} tasks already done", summary.tasks_skipped)
+            } else {
+                String::new()
+            },
+        );
+    }
+    drop(out_runtime);
+    Ok(())
+}
+
+/// The engine options from the command line.
+fn options(args: &ConvertArgs) -> anyhow::Result<ConvertOptions> {
+    let layout: Layout = args.layout.parse()?;
+    let explicit = match &args.chunks {
+        Some(s) => parse_chunks(s)?,
+        None => Default::default(),
+    };
+    let target_bytes = arco_engine::parse_bytes(&args.chunk_size).context("--chunk-size")?;
+    let shard_bytes = if args.shard {
+        Some(arco_engine::parse_bytes(&args.shard_size).context("--shard-size")?)
+    } else {
+        None
+    };
+    let codec = match &args.codec {
+        Some(c) => c.parse::<CodecChoice>()?,
+        None => CodecChoice::Default,
+    };
+    let memory = match &args.memory {
+        Some(m) => MemoryBudget::user(arco_engine::parse_bytes(m).context("--memory")?),
+        None => MemoryBudget::detect(),
+    };
+    Ok(ConvertOptions {
+        chunks: ChunkOptions {
+            layout,
+            explicit,
+            target_bytes,
+            shard_bytes,
+        },
+        codec,
+        zarr_format: args.zarr_format,
+        memory,
+        threads: args
+            .threads
+            .map_or(0, |n| usize::try_from(n).unwrap_or(usize::MAX)),
+        ..ConvertOptions::default()
+    })
+}
+
+/// Expand globs in local paths (sorted); URLs and plain paths pass through.
+fn expand(sources: &[String]) -> anyhow::Result<Vec<String>> {
+    let mut out = Vec::new();
+    for s in sources {
+        let local = matches!(Location::parse(s), Ok(Location::Local(_)));
+        if local && s.contains(['*', '?', '[']) {
+            let mut found: Vec<String> = glob::glob(s)
+                .with_context(|| format!("'{s}' is not a valid glob pattern"))?
+                .filter_map(|p| p.ok())
+                .filter(|p| p.is_file())
+                .map(|p| p.to_string_lossy().into_owned())
+                .collect();
+            if found.is_empty() {
+                bail!("no file matches {s}");
+            }
+            found.sort();
+            out.extend(found);
+        } else {
+            out.push(s.clone());
+        }
+    }
+    Ok(out)
+}
+
+/// Open every source; concatenate when there are several.
+fn open_inputs(
+    sources: &[String],
+    concat_dim: Option<&str>,
+    storage: &StorageArgs,
+) -> anyhow::Result<Inputs> {
+    let mut runtimes = Vec::new();
+    let mut readers: Vec<(String, Box<dyn Reader>)> = Vec::new();
+    let mut stamps = Vec::new();
+    for s in sources {
+        let (source, _counter, runtime) = open_source(s, storage)?;
+        let reader = arco_formats::open(source).with_context(|| format!("cannot open {s}"))?;
+        stamps.push(SourceStamp::of(s, reader.dataset().size));
+        readers.push((s.clone(), reader));
+        runtimes.extend(runtime);
+    }
+    let reader: Box<dyn Reader> = if readers.len() == 1 {
+        match readers.pop() {
+            Some((_, r)) => r,
+            None => bail!("no source"),
+        }
+    } else {
+        let opts = arco_formats::concat::ConcatOptions {
+            dim: concat_dim.map(str::to_string),
+        };
+        Box::new(arco_formats::concat::concat(readers, &opts)?)
+    };
+    Ok(Inputs {
+        reader,
+        stamps,
+        _runtimes: runtimes,
+    })
+}
+
+/// Shows progress events: a bar on a terminal, JSON lines with `--json`,
+/// nothing otherwise (the summary is printed at the end).
+struct Reporter {
+    json: bool,
+    bar: Mutex<Option<indicatif::ProgressBar>>,
+    tty: bool,
+}
+
+impl Reporter {
+    fn new(json: bool) -> Self {
+        Reporter {
+            json,
+            bar: Mutex::new(None),
+            tty: std::io::stderr().is_terminal(),
+        }
+    }
+
+    fn event(&self, e: Progress) {
+        if self.json {
+            if let Ok(line) = serde_json::to_string(&e) {
+                let mut out = std::io::stdout().lock();
+                let _ = writeln!(out, "{line}");
+                let _ = out.flush();
+            }
+            return;
+        }
+        if !self.tty {
+            if let Progress::Phase { name, message } = &e {
+                if name == "restart" || name == "resume" || name == "note" {
+                    eprintln!("{message}");
+                }
+            }
+            return;
+        }
+        let Ok(mut bar) = self.bar.lock() else {
+            return;
+        };
+        match e {
+            Progress::Planned { bytes, .. } => {
+                let b = indicatif::ProgressBar::new(bytes);
+                b.set_style(
+                    indicatif::ProgressStyle::with_template(
+                        "{spinner} {msg:12} [{bar:40}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+                    )
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                    .progress_chars("=> "),
+                );
+                *bar = Some(b);
+            }
+            Progress::Phase { name, message } => {
+                if let Some(b) = bar.as_ref() {
+                    b.set_message(name.clone());
+                    if name == "restart" || name == "resume" || name == "note" {
+                        b.println(message);
+                    }
+                }
+            }
+            Progress::TaskDone { bytes, .. } => {
+                if let Some(b) = bar.as_ref() {
+                    b.inc(bytes);
+                }
+            }
+            Progress::Finished { .. } => {
+                if let Some(b) = bar.take() {
+                    b.finish_and_clear();
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn finish(&self) {
+        if let Ok(mut bar) = self.bar.lock() {
+            if let Some(b) = bar.take() {
+                b.abandon();
+            }
+        }
+    }
 }

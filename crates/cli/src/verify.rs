@@ -1,17 +1,242 @@
 //! `arco verify`: prove that an output holds every value and attribute of its sources.
+//!
+//! Opens the sources (concatenated along `--concat-dim` when there are
+//! several, as `arco convert` does) and the destination, runs
+//! [`arco_engine::verify::verify`], and prints one line per problem followed
+//! by a summary, or the whole report with `--json`. Exit status: 0 when
+//! everything is equal, 1 when anything differs (or cannot be read), 2 for
+//! usage errors.
 
-use crate::source::StorageArgs;
+use crate::output::print_json;
+use crate::source::{open_source, StorageArgs};
+use anyhow::{bail, Context};
+use arco_engine::verify::{verify, DestView, VerifyOptions, VerifyReport, DEFAULT_MAX_DIFFERENCES};
+use arco_formats::Reader;
+use arco_storage::{DynSource, Location, OpenOptions, S3Options};
+use std::io::Write;
 
 /// Arguments of `arco verify`.
 #[derive(Debug, clap::Args)]
 pub struct VerifyArgs {
-    /// Source files or URLs (globs expanded), then the converted dataset.
+    /// Source files or URLs (globs like 'data/tas_*.nc' are expanded, sorted), then the converted dataset.
     #[arg(required = true, num_args = 2..)]
     pub paths: Vec<String>,
+    /// Dimension the sources were concatenated along (default: their unlimited dimension, else time).
+    #[arg(long, value_name = "DIM")]
+    pub concat_dim: Option<String>,
+    /// Also compare each source's SHA-256 with the one recorded at conversion (reads every source in full).
+    #[arg(long)]
+    pub checksum: bool,
+    /// Differences listed per variable; all are counted.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_DIFFERENCES)]
+    pub max_differences: usize,
+    /// Memory for values held at once while comparing, like 512MiB (default 1GiB).
+    #[arg(long, value_name = "BYTES")]
+    pub memory: Option<String>,
 }
+
+/// What `verify` found when it is not all equal: `main` prints it and exits 1.
+#[derive(Debug)]
+struct Differs {
+    destination: String,
+    problems: u64,
+}
+
+impl std::fmt::Display for Differs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} does not match its sources ({} problem{})",
+            self.destination,
+            self.problems,
+            if self.problems == 1 { "" } else { "s" }
+        )
+    }
+}
+
+impl std::error::Error for Differs {}
 
 /// Run `arco verify`.
 pub fn run(args: &VerifyArgs, storage: &StorageArgs, json: bool) -> anyhow::Result<()> {
-    let _ = (args, storage, json);
-    anyhow::bail!("arco verify is not implemented yet")
+    let (dest, sources) = match args.paths.split_last() {
+        Some((d, s)) if !s.is_empty() => (d.clone(), s.to_vec()),
+        _ => bail!("give at least one source and the converted dataset"),
+    };
+    let sources = expand(&sources)?;
+    let inputs = open_inputs(&sources, args.concat_dim.as_deref(), storage)?;
+
+    let dest_runtime = runtime_for(&dest)?;
+    let open = OpenOptions {
+        handle: dest_runtime.as_ref().map(|r| r.handle().clone()),
+        s3: S3Options {
+            endpoint: storage.s3_endpoint.clone(),
+            region: storage.s3_region.clone(),
+            anonymous: storage.anonymous,
+            allow_http: storage.allow_http,
+            ..S3Options::default()
+        },
+        ..OpenOptions::default()
+    };
+    let view = DestView::open_zarr(&dest, &open).with_context(|| format!("cannot open {dest}"))?;
+
+    let mut options = VerifyOptions {
+        max_differences: args.max_differences,
+        sources: inputs.sources.clone(),
+        checksum: args.checksum,
+        ..VerifyOptions::default()
+    };
+    if let Some(m) = &args.memory {
+        options.memory_bytes = arco_engine::parse_bytes(m).context("--memory")?;
+    }
+    let report = verify(inputs.reader.as_ref(), &view, &options)
+        .with_context(|| format!("verifying {dest}"))?;
+
+    if json {
+        print_json(&serde_json::to_value(&report)?)?;
+    } else {
+        print_human(&report)?;
+    }
+    drop(view);
+    drop(dest_runtime);
+    if report.ok {
+        Ok(())
+    } else {
+        Err(Differs {
+            destination: dest,
+            problems: report.problem_count(),
+        }
+        .into())
+    }
+}
+
+/// One line per problem, the notes, then the summary.
+fn print_human(report: &VerifyReport) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    for c in &report.source_changes {
+        writeln!(out, "{c}")?;
+    }
+    for m in &report.missing {
+        writeln!(out, "{m}: missing from the destination")?;
+    }
+    for e in &report.extra {
+        writeln!(out, "{e}: only in the destination")?;
+    }
+    for d in &report.differences {
+        writeln!(out, "{d}")?;
+    }
+    for n in &report.notes {
+        writeln!(out, "note: {n}")?;
+    }
+    let plural = |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let counted = format!(
+        "{}, {}, {}",
+        plural(report.variables_checked, "variable", "variables"),
+        plural(report.elements_checked, "value", "values"),
+        plural(report.attributes_checked, "attribute", "attributes"),
+    );
+    if report.ok {
+        writeln!(out, "verified: {counted}, all equal")?;
+    } else {
+        let mut parts = Vec::new();
+        if report.difference_count > 0 {
+            parts.push(plural(report.difference_count, "difference", "differences"));
+        }
+        if !report.missing.is_empty() {
+            parts.push(format!("{} missing", report.missing.len()));
+        }
+        if !report.extra.is_empty() {
+            parts.push(format!("{} extra", report.extra.len()));
+        }
+        if !report.source_changes.is_empty() {
+            parts.push(plural(
+                report.source_changes.len() as u64,
+                "source changed",
+                "sources changed",
+            ));
+        }
+        writeln!(out, "verified: {counted}: {}", parts.join(", "))?;
+    }
+    Ok(())
+}
+
+/// A runtime for remote reads of `location`, `None` for local paths.
+fn runtime_for(location: &str) -> anyhow::Result<Option<tokio::runtime::Runtime>> {
+    if !Location::parse(location)?.is_remote() {
+        return Ok(None);
+    }
+    Ok(Some(
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("arco-io")
+            .enable_all()
+            .build()
+            .context("starting the I/O runtime")?,
+    ))
+}
+
+/// Expand globs in local paths (sorted); URLs and plain paths pass through.
+fn expand(sources: &[String]) -> anyhow::Result<Vec<String>> {
+    let mut out = Vec::new();
+    for s in sources {
+        let local = matches!(Location::parse(s), Ok(Location::Local(_)));
+        if local && s.contains(['*', '?', '[']) {
+            let mut found: Vec<String> = glob::glob(s)
+                .with_context(|| format!("'{s}' is not a valid glob pattern"))?
+                .filter_map(|p| p.ok())
+                .filter(|p| p.is_file())
+                .map(|p| p.to_string_lossy().into_owned())
+                .collect();
+            if found.is_empty() {
+                bail!("no file matches {s}");
+            }
+            found.sort();
+            out.extend(found);
+        } else {
+            out.push(s.clone());
+        }
+    }
+    Ok(out)
+}
+
+/// The opened sources, their bytes (for the freshness check) and the
+/// runtimes their remote reads need (dropped last).
+struct Inputs {
+    reader: Box<dyn Reader>,
+    sources: Vec<DynSource>,
+    _runtimes: Vec<tokio::runtime::Runtime>,
+}
+
+/// Open every source; concatenate when there are several.
+fn open_inputs(
+    sources: &[String],
+    concat_dim: Option<&str>,
+    storage: &StorageArgs,
+) -> anyhow::Result<Inputs> {
+    let mut runtimes = Vec::new();
+    let mut readers: Vec<(String, Box<dyn Reader>)> = Vec::new();
+    let mut bytes = Vec::new();
+    for s in sources {
+        let (source, _counter, runtime) = open_source(s, storage)?;
+        let reader =
+            arco_formats::open(source.clone()).with_context(|| format!("cannot open {s}"))?;
+        bytes.push(source);
+        readers.push((s.clone(), reader));
+        runtimes.extend(runtime);
+    }
+    let reader: Box<dyn Reader> = if readers.len() == 1 {
+        match readers.pop() {
+            Some((_, r)) => r,
+            None => bail!("no source"),
+        }
+    } else {
+        let opts = arco_formats::concat::ConcatOptions {
+            dim: concat_dim.map(str::to_string),
+        };
+        Box::new(arco_formats::concat::concat(readers, &opts)?)
+    };
+    Ok(Inputs {
+        reader,
+        sources: bytes,
+        _runtimes: runtimes,
+    })
 }

@@ -44,7 +44,7 @@ pub use local::LocalFile;
 pub use location::Location;
 pub use mem::MemSource;
 pub use options::{OpenOptions, S3Options};
-pub use remote::RemoteSource;
+pub use remote::{s3_object_store, RemoteSource};
 
 use bytes::Bytes;
 use std::ops::Range;

@@ -237,6 +237,19 @@ const CHAIN_VARS: &[&str] = &[
     "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
 ];
 
+/// The `object_store` store for one S3 bucket, configured from `opts` and
+/// the environment exactly as [`crate::open`] configures it (endpoint,
+/// region, credentials, `allow_http`, addressing style). `location` is only
+/// used in error messages. Writers (such as the Zarr writer) use it to put
+/// objects into a bucket.
+pub fn s3_object_store(
+    bucket: &str,
+    opts: &S3Options,
+    location: &str,
+) -> Result<Arc<dyn ObjectStore>> {
+    s3_store(bucket, opts, location)
+}
+
 /// Build the store for one S3 bucket from `opts` and the environment.
 pub(crate) fn s3_store(
     bucket: &str,
