@@ -354,6 +354,8 @@ pub fn convert(
         path: "/".into(),
         attributes: root_attributes,
     })?;
+    // Consolidated metadata: readers open the whole hierarchy with one read.
+    ctx.store.consolidate()?;
     ctx.store.put_bytes(
         ".arco/complete",
         serde_json::json!({ "plan": plan.hash, "finished": provenance::now_iso() })

@@ -211,16 +211,30 @@ pub(crate) fn cut_box(
             } else {
                 vec![0u8; count as usize * size]
             };
-            for_each_run(&len, region_shape, &src_start, box_shape, &dst_start, |s, d, r| {
-                out[d * size..(d + r) * size].copy_from_slice(&bytes[s * size..(s + r) * size]);
-            });
+            for_each_run(
+                &len,
+                region_shape,
+                &src_start,
+                box_shape,
+                &dst_start,
+                |s, d, r| {
+                    out[d * size..(d + r) * size].copy_from_slice(&bytes[s * size..(s + r) * size]);
+                },
+            );
             Elements::Fixed { size, bytes: out }
         }
         Elements::Strings(strings) => {
             let mut out = vec![String::new(); count as usize];
-            for_each_run(&len, region_shape, &src_start, box_shape, &dst_start, |s, d, r| {
-                out[d..d + r].clone_from_slice(&strings[s..s + r]);
-            });
+            for_each_run(
+                &len,
+                region_shape,
+                &src_start,
+                box_shape,
+                &dst_start,
+                |s, d, r| {
+                    out[d..d + r].clone_from_slice(&strings[s..s + r]);
+                },
+            );
             Elements::Strings(out)
         }
     }

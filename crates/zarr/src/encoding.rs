@@ -135,9 +135,8 @@ pub fn fill_value_attribute(value: &AttrValue, dtype: &DType) -> Option<Value> {
             let bytes: Vec<u8> = match value {
                 AttrValue::Text(t) => t.as_bytes().to_vec(),
                 AttrValue::Array(Values::Str(s)) => s.first()?.as_bytes().to_vec(),
-                AttrValue::Array(Values::U8(b)) | AttrValue::Array(Values::Opaque { bytes: b, .. }) => {
-                    b.clone()
-                }
+                AttrValue::Array(Values::U8(b))
+                | AttrValue::Array(Values::Opaque { bytes: b, .. }) => b.clone(),
                 AttrValue::Array(Values::I8(b)) => b.iter().map(|x| *x as u8).collect(),
                 _ => return None,
             };

@@ -420,6 +420,52 @@ impl ZarrStore {
         Ok(())
     }
 
+    /// Write consolidated metadata, the way zarr-python does, so that
+    /// `xarray.open_zarr` opens the store with one read and without a
+    /// warning: v3 puts every node's `zarr.json` into the root `zarr.json`
+    /// (`consolidated_metadata`, kind `inline`); v2 writes `.zmetadata`.
+    /// Call it last, after every group and array exists (it rewrites the
+    /// root metadata, which readers look for first).
+    pub fn consolidate(&self) -> Result<()> {
+        let mut docs = serde_json::Map::new();
+        read::collect_metadata(self, "/", &mut docs)?;
+        match self.format {
+            ZarrFormat::V3 => {
+                let mut root = self.get_json("zarr.json")?.ok_or_else(|| {
+                    self.error("", "no root group: create it before consolidating")
+                })?;
+                docs.remove("zarr.json");
+                let stub =
+                    serde_json::json!({"kind": "inline", "must_understand": false, "metadata": {}});
+                // As zarr-python writes it: flat paths, and an empty stub in
+                // each group's entry.
+                let nodes: serde_json::Map<String, serde_json::Value> = docs
+                    .into_iter()
+                    .filter_map(|(k, mut v)| {
+                        let path = k.strip_suffix("/zarr.json")?.to_string();
+                        if v.get("node_type").and_then(serde_json::Value::as_str) == Some("group") {
+                            if let Some(m) = v.as_object_mut() {
+                                m.insert("consolidated_metadata".into(), stub.clone());
+                            }
+                        }
+                        Some((path, v))
+                    })
+                    .collect();
+                if let Some(m) = root.as_object_mut() {
+                    m.insert(
+                        "consolidated_metadata".into(),
+                        serde_json::json!({"kind": "inline", "must_understand": false, "metadata": nodes}),
+                    );
+                }
+                self.put_json("zarr.json", &root)
+            }
+            ZarrFormat::V2 => self.put_json(
+                ".zmetadata",
+                &serde_json::json!({"metadata": docs, "zarr_consolidated_format": 1}),
+            ),
+        }
+    }
+
     /// The hierarchy as arco's data model (for `inspect`, `verify`, `dump`).
     pub fn dataset(&self) -> Result<Dataset> {
         read::dataset(self)
@@ -467,11 +513,7 @@ impl ZarrArray {
 
     fn error(&self, message: impl Into<String>) -> Error {
         Error::Zarr {
-            location: format!(
-                "{}{}",
-                self.location.trim_end_matches('/'),
-                self.spec.path
-            ),
+            location: format!("{}{}", self.location.trim_end_matches('/'), self.spec.path),
             message: message.into(),
         }
     }
@@ -520,7 +562,7 @@ impl ZarrArray {
         let unit = self.write_unit().to_vec();
         let aligned = (0..n).all(|i| {
             let end = start[i] + data.shape[i];
-            start[i] % unit[i] == 0 && (end % unit[i] == 0 || end == shape[i])
+            start[i].is_multiple_of(unit[i]) && (end.is_multiple_of(unit[i]) || end == shape[i])
         });
         if !aligned {
             let subset = ArraySubset::new_with_start_shape(start.to_vec(), data.shape.clone())

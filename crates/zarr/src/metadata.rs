@@ -172,7 +172,10 @@ fn bytes_to_bytes_v3(compression: &Compression, dtype: &DType) -> Result<Vec<Val
 }
 
 fn check_blosc(cname: &str, clevel: u8) -> Result<(), String> {
-    if !matches!(cname, "zstd" | "lz4" | "lz4hc" | "blosclz" | "zlib" | "snappy") {
+    if !matches!(
+        cname,
+        "zstd" | "lz4" | "lz4hc" | "blosclz" | "zlib" | "snappy"
+    ) {
         return Err(err(format!(
             "blosc compressor '{cname}' is unknown; use zstd, lz4, lz4hc, blosclz, zlib or snappy"
         )));
@@ -229,7 +232,7 @@ pub(crate) fn validate(spec: &ArraySpec) -> Result<(), String> {
             || shard
                 .iter()
                 .zip(&spec.chunk_shape)
-                .any(|(s, c)| *s == 0 || s % c != 0)
+                .any(|(s, c)| *s == 0 || !s.is_multiple_of(*c))
         {
             return Err(err(format!(
                 "shard shape {shard:?} is not a multiple of chunk shape {:?}",
@@ -272,7 +275,9 @@ pub(crate) fn array_v3(spec: &ArraySpec) -> Result<Value, String> {
 pub(crate) fn array_v2(spec: &ArraySpec) -> Result<(Value, Value, Value, bool), String> {
     validate(spec)?;
     if spec.shard_shape.is_some() {
-        return Err(err("Zarr v2 has no sharding; write Zarr v3 or drop the shard shape"));
+        return Err(err(
+            "Zarr v2 has no sharding; write Zarr v3 or drop the shard shape",
+        ));
     }
     let mut attrs = spec.attributes.clone();
     // xarray reads a v2 array's fill_value as _FillValue.
@@ -280,10 +285,7 @@ pub(crate) fn array_v2(spec: &ArraySpec) -> Result<(Value, Value, Value, bool), 
         Some(v) => v2_fill_value(&v, &spec.dtype),
         None => spec.fill_value.clone().unwrap_or(Value::Null),
     };
-    attrs.insert(
-        "_ARRAY_DIMENSIONS".into(),
-        json!(spec.dimension_names),
-    );
+    attrs.insert("_ARRAY_DIMENSIONS".into(), json!(spec.dimension_names));
     let (compressor, filters) = v2_compressor(&spec.compression, &spec.dtype)?;
     let zarray = json!({
         "shape": spec.shape,
@@ -451,7 +453,11 @@ fn dtype_from_v2(dt: &Value) -> Result<(DType, bool), String> {
         ("S", n) if n > 0 => DType::FixedString { size: n },
         ("V", n) if n > 0 => DType::Opaque { size: n },
         ("O", _) => DType::String,
-        _ => return Err(err(format!("Zarr v2 dtype '{s}' is not supported by arco yet"))),
+        _ => {
+            return Err(err(format!(
+                "Zarr v2 dtype '{s}' is not supported by arco yet"
+            )))
+        }
     };
     Ok((dtype, big))
 }
@@ -485,13 +491,17 @@ fn compression_from_v3(codecs: &[Value]) -> Compression {
             Some("numcodecs.shuffle") => shuffle = true,
             Some("zstd") => {
                 out = Compression::Zstd {
-                    level: num("level").and_then(|l| i32::try_from(l).ok()).unwrap_or(0),
+                    level: num("level")
+                        .and_then(|l| i32::try_from(l).ok())
+                        .unwrap_or(0),
                     shuffle,
                 }
             }
             Some("gzip") => {
                 out = Compression::Gzip {
-                    level: num("level").and_then(|l| u32::try_from(l).ok()).unwrap_or(6),
+                    level: num("level")
+                        .and_then(|l| u32::try_from(l).ok())
+                        .unwrap_or(6),
                 }
             }
             Some("blosc") => {
@@ -501,7 +511,9 @@ fn compression_from_v3(codecs: &[Value]) -> Compression {
                         .and_then(Value::as_str)
                         .unwrap_or("zstd")
                         .to_string(),
-                    clevel: num("clevel").and_then(|l| u8::try_from(l).ok()).unwrap_or(5),
+                    clevel: num("clevel")
+                        .and_then(|l| u8::try_from(l).ok())
+                        .unwrap_or(5),
                     shuffle: conf.and_then(|c| c.get("shuffle")).and_then(Value::as_str)
                         != Some("noshuffle"),
                 }
@@ -547,7 +559,10 @@ pub(crate) fn read_array_v3(doc: &Value) -> Result<ArrayMeta, String> {
         Some(names) => names
             .iter()
             .enumerate()
-            .map(|(i, n)| n.as_str().map_or_else(|| format!("dim_{i}"), str::to_string))
+            .map(|(i, n)| {
+                n.as_str()
+                    .map_or_else(|| format!("dim_{i}"), str::to_string)
+            })
             .collect(),
         None => (0..shape.len()).map(|i| format!("dim_{i}")).collect(),
     };
@@ -598,7 +613,9 @@ pub(crate) fn read_array_v2(zarray: &Value, zattrs: &Value) -> Result<ArrayMeta,
             Some("vlen-utf8") => a2b = json!({"name": "vlen-utf8"}),
             Some("shuffle") => {
                 let es = f.get("elementsize").and_then(Value::as_u64).unwrap_or(1);
-                v3_filters.push(json!({"name": "numcodecs.shuffle", "configuration": {"elementsize": es}}));
+                v3_filters.push(
+                    json!({"name": "numcodecs.shuffle", "configuration": {"elementsize": es}}),
+                );
                 codecs.push(CodecSpec::Shuffle {
                     element_size: usize::try_from(es).unwrap_or(1),
                 });
@@ -631,7 +648,11 @@ pub(crate) fn read_array_v2(zarray: &Value, zattrs: &Value) -> Result<ArrayMeta,
             }
             Some(id @ ("gzip" | "zlib")) => {
                 let level = num("level").unwrap_or(6);
-                let name = if id == "gzip" { "gzip" } else { "numcodecs.zlib" };
+                let name = if id == "gzip" {
+                    "gzip"
+                } else {
+                    "numcodecs.zlib"
+                };
                 v3_filters.push(json!({"name": name, "configuration": {"level": level}}));
                 codecs.push(CodecSpec::Deflate {
                     level: u32::try_from(level).ok(),
@@ -674,7 +695,10 @@ pub(crate) fn read_array_v2(zarray: &Value, zattrs: &Value) -> Result<ArrayMeta,
         Some(Value::Array(names)) => names
             .iter()
             .enumerate()
-            .map(|(i, n)| n.as_str().map_or_else(|| format!("dim_{i}"), str::to_string))
+            .map(|(i, n)| {
+                n.as_str()
+                    .map_or_else(|| format!("dim_{i}"), str::to_string)
+            })
             .collect(),
         _ => (0..shape.len()).map(|i| format!("dim_{i}")).collect(),
     };

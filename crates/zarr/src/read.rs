@@ -6,8 +6,7 @@ use crate::encoding::decode_b64_f64;
 use crate::metadata::storage_dtype;
 use crate::{meta_key, Result, ZarrFormat, ZarrStore};
 use arco_core::{
-    AttrValue, Attribute, DType, Dataset, Dimension, Endian, Group, StorageLayout, Values,
-    Variable,
+    AttrValue, Attribute, DType, Dataset, Dimension, Endian, Group, StorageLayout, Values, Variable,
 };
 use base64::prelude::{Engine, BASE64_STANDARD};
 use serde_json::{Map, Value};
@@ -16,10 +15,7 @@ use zarrs::storage::{ListableStorageTraits, StorePrefix};
 /// Build the dataset of `store`.
 pub(crate) fn dataset(store: &ZarrStore) -> Result<Dataset> {
     let root = group(store, "/", "")?;
-    let size = store
-        .storage
-        .size_prefix(&StorePrefix::root())
-        .unwrap_or(0);
+    let size = store.storage.size_prefix(&StorePrefix::root()).unwrap_or(0);
     Ok(Dataset {
         source: store.location.clone(),
         format: match store.format {
@@ -29,6 +25,70 @@ pub(crate) fn dataset(store: &ZarrStore) -> Result<Dataset> {
         size,
         root,
     })
+}
+
+/// Every metadata document of the hierarchy under `path`, keyed by store
+/// key (`zarr.json`, `grp/zarr.json`, or `.zgroup`, `t/.zarray`, ...).
+pub(crate) fn collect_metadata(
+    store: &ZarrStore,
+    path: &str,
+    out: &mut Map<String, Value>,
+) -> Result<()> {
+    let names: &[&str] = match store.format {
+        ZarrFormat::V3 => &["zarr.json"],
+        ZarrFormat::V2 => &[".zgroup", ".zarray", ".zattrs"],
+    };
+    for name in names {
+        let key = meta_key(path, name);
+        if let Some(doc) = store.get_json(&key)? {
+            let doc = match doc {
+                // A root written before: do not nest its consolidated copy.
+                Value::Object(mut m) => {
+                    m.remove("consolidated_metadata");
+                    Value::Object(m)
+                }
+                other => other,
+            };
+            out.insert(key, doc);
+        }
+    }
+    if matches!(node(store, path)?, Node::Array) {
+        return Ok(());
+    }
+    for child in child_names(store, path)? {
+        let child_path = format!("{}/{child}", path.trim_end_matches('/'));
+        if !matches!(node(store, &child_path)?, Node::None) {
+            collect_metadata(store, &child_path, out)?;
+        }
+    }
+    Ok(())
+}
+
+fn child_names(store: &ZarrStore, path: &str) -> Result<Vec<String>> {
+    let trimmed = path.trim_matches('/');
+    let prefix = if trimmed.is_empty() {
+        StorePrefix::root()
+    } else {
+        StorePrefix::new(format!("{trimmed}/"))
+            .map_err(|e| store.error(path, format!("bad prefix: {e}")))?
+    };
+    let listing = store
+        .storage
+        .list_dir(&prefix)
+        .map_err(|e| store.error(path, format!("cannot list: {e}")))?;
+    let mut children: Vec<String> = listing
+        .prefixes()
+        .iter()
+        .filter_map(|p| {
+            p.as_str()
+                .trim_end_matches('/')
+                .rsplit('/')
+                .next()
+                .map(str::to_string)
+        })
+        .collect();
+    children.sort();
+    Ok(children)
 }
 
 /// Kind of node at a path.
@@ -44,17 +104,15 @@ fn node(store: &ZarrStore, path: &str) -> Result<Node> {
             let Some(doc) = store.get_json(&meta_key(path, "zarr.json"))? else {
                 return Ok(Node::None);
             };
-            Ok(
-                match doc.get("node_type").and_then(Value::as_str) {
-                    Some("array") => Node::Array,
-                    _ => Node::Group(
-                        doc.get("attributes")
-                            .and_then(Value::as_object)
-                            .cloned()
-                            .unwrap_or_default(),
-                    ),
-                },
-            )
+            Ok(match doc.get("node_type").and_then(Value::as_str) {
+                Some("array") => Node::Array,
+                _ => Node::Group(
+                    doc.get("attributes")
+                        .and_then(Value::as_object)
+                        .cloned()
+                        .unwrap_or_default(),
+                ),
+            })
         }
         ZarrFormat::V2 => {
             if store.get_bytes(&meta_key(path, ".zarray"))?.is_some() {
@@ -81,28 +139,7 @@ fn group(store: &ZarrStore, path: &str, name: &str) -> Result<Group> {
     let mut g = Group::new(name, path);
     g.attributes = json_attributes(&attrs, None);
     let trimmed = path.trim_matches('/');
-    let prefix = if trimmed.is_empty() {
-        StorePrefix::root()
-    } else {
-        StorePrefix::new(format!("{trimmed}/"))
-            .map_err(|e| store.error(path, format!("bad prefix: {e}")))?
-    };
-    let listing = store
-        .storage
-        .list_dir(&prefix)
-        .map_err(|e| store.error(path, format!("cannot list: {e}")))?;
-    let mut children: Vec<String> = listing
-        .prefixes()
-        .iter()
-        .filter_map(|p| {
-            p.as_str()
-                .trim_end_matches('/')
-                .rsplit('/')
-                .next()
-                .map(str::to_string)
-        })
-        .collect();
-    children.sort();
+    let children = child_names(store, path)?;
     for child in children {
         let child_path = if trimmed.is_empty() {
             format!("/{child}")

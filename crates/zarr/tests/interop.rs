@@ -49,10 +49,7 @@ fn run_python(py: &Path, script: &str, args: &[&str]) -> String {
         .expect("run python");
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    assert!(
-        out.status.success(),
-        "python failed:\n{stdout}\n{stderr}"
-    );
+    assert!(out.status.success(), "python failed:\n{stdout}\n{stderr}");
     stdout
 }
 
@@ -105,9 +102,12 @@ fn convert(
             let spec = array_spec_for(var, chunk, None, default_compression(&var.dtype));
             let array = store.create_array(&spec).unwrap();
             let data: NdArray = reader.read(&var.path, &Selection::all(&var.shape)).unwrap();
-            array.write_region(&vec![0; var.shape.len()], &data).unwrap();
+            array
+                .write_region(&vec![0; var.shape.len()], &data)
+                .unwrap();
         }
     }
+    store.consolidate().unwrap();
     (groups, skipped)
 }
 
@@ -145,7 +145,10 @@ for g in groups:
         print(json.dumps({"skip": f"{g}: xarray cannot open the source: {type(e).__name__}: {e}"}))
         continue
     raw = xr.open_dataset(src, group=grp, decode_cf=False)
-    b = xr.open_zarr(out, group=grp, zarr_format=fmt, consolidated=False).load()
+    # Consolidated metadata written by arco must open without falling back.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        b = xr.open_zarr(out, group=grp, zarr_format=fmt, consolidated=True).load()
     a = a.drop_vars([n for n in skipped.get(g, []) if n in a.variables])
     notes = []
     a.attrs = normalise_attrs(a.attrs)
@@ -171,7 +174,11 @@ for g in groups:
 
 fn sources() -> Vec<PathBuf> {
     let mut out = Vec::new();
-    for dir in ["tests/data/real/netcdf4", "tests/data/real/netcdf3", "tests/data/fixtures"] {
+    for dir in [
+        "tests/data/real/netcdf4",
+        "tests/data/real/netcdf3",
+        "tests/data/fixtures",
+    ] {
         let Ok(entries) = std::fs::read_dir(repo().join(dir)) else {
             continue;
         };
@@ -265,23 +272,81 @@ fn zarr_python_reads_every_dtype_arco_writes() {
     use arco_zarr::ArraySpec;
     let Some(py) = python() else { return };
     let cases: Vec<(DType, Values, &str, serde_json::Value)> = vec![
-        (DType::Bool, Values::Bool(vec![true, false, true]), "bool", serde_json::json!([true, false, true])),
-        (DType::I8, Values::I8(vec![-128, 0, 127]), "int8", serde_json::json!([-128, 0, 127])),
-        (DType::U16, Values::U16(vec![0, 1, 65535]), "uint16", serde_json::json!([0, 1, 65535])),
-        (DType::I64, Values::I64(vec![i64::MIN, 0, i64::MAX]), "int64", serde_json::json!([i64::MIN, 0, i64::MAX])),
-        (DType::U64, Values::U64(vec![0, 1, u64::MAX]), "uint64", serde_json::json!([0, 1, u64::MAX])),
-        (DType::F32, Values::F32(vec![1.5, f32::NAN, -0.0]), "float32", serde_json::json!([1.5, "nan", -0.0])),
-        (DType::F64, Values::F64(vec![f64::INFINITY, 1e300, 2.0]), "float64", serde_json::json!(["inf", 1e300, 2.0])),
-        (DType::Char, Values::U8(vec![b'a', 0, b'z']), "|S1", serde_json::json!(["a", "", "z"])),
-        (DType::FixedString { size: 4 }, Values::Str(vec!["abcd".into(), "".into(), "xy".into()]), "|S4", serde_json::json!(["abcd", "", "xy"])),
-        (DType::String, Values::Str(vec!["é".into(), "".into(), "long text".into()]), "", serde_json::json!(["é", "", "long text"])),
+        (
+            DType::Bool,
+            Values::Bool(vec![true, false, true]),
+            "bool",
+            serde_json::json!([true, false, true]),
+        ),
+        (
+            DType::I8,
+            Values::I8(vec![-128, 0, 127]),
+            "int8",
+            serde_json::json!([-128, 0, 127]),
+        ),
+        (
+            DType::U16,
+            Values::U16(vec![0, 1, 65535]),
+            "uint16",
+            serde_json::json!([0, 1, 65535]),
+        ),
+        (
+            DType::I64,
+            Values::I64(vec![i64::MIN, 0, i64::MAX]),
+            "int64",
+            serde_json::json!([i64::MIN, 0, i64::MAX]),
+        ),
+        (
+            DType::U64,
+            Values::U64(vec![0, 1, u64::MAX]),
+            "uint64",
+            serde_json::json!([0, 1, u64::MAX]),
+        ),
+        (
+            DType::F32,
+            Values::F32(vec![1.5, f32::NAN, -0.0]),
+            "float32",
+            serde_json::json!([1.5, "nan", -0.0]),
+        ),
+        (
+            DType::F64,
+            Values::F64(vec![f64::INFINITY, 1e300, 2.0]),
+            "float64",
+            serde_json::json!(["inf", 1e300, 2.0]),
+        ),
+        (
+            DType::Char,
+            Values::U8(vec![b'a', 0, b'z']),
+            "|S1",
+            serde_json::json!(["a", "", "z"]),
+        ),
+        (
+            DType::FixedString { size: 4 },
+            Values::Str(vec!["abcd".into(), "".into(), "xy".into()]),
+            "|S4",
+            serde_json::json!(["abcd", "", "xy"]),
+        ),
+        (
+            DType::String,
+            Values::Str(vec!["é".into(), "".into(), "long text".into()]),
+            "",
+            serde_json::json!(["é", "", "long text"]),
+        ),
     ];
-    for (format, shard) in [(ZarrFormat::V3, false), (ZarrFormat::V3, true), (ZarrFormat::V2, false)] {
+    for (format, shard) in [
+        (ZarrFormat::V3, false),
+        (ZarrFormat::V3, true),
+        (ZarrFormat::V2, false),
+    ] {
         let dir = tempfile::tempdir().unwrap();
         let dest = dir.path().join("t.zarr");
-        let store = ZarrStore::create(dest.to_str().unwrap(), &OpenOptions::default(), format).unwrap();
+        let store =
+            ZarrStore::create(dest.to_str().unwrap(), &OpenOptions::default(), format).unwrap();
         store
-            .create_group(&GroupSpec { path: "/".into(), attributes: Default::default() })
+            .create_group(&GroupSpec {
+                path: "/".into(),
+                attributes: Default::default(),
+            })
             .unwrap();
         for (k, (dtype, values, _, _)) in cases.iter().enumerate() {
             let spec = ArraySpec {
@@ -292,20 +357,41 @@ fn zarr_python_reads_every_dtype_arco_writes() {
                 dtype: dtype.clone(),
                 fill_value: None,
                 dimension_names: vec!["x".into()],
-                attributes: serde_json::json!({"units": "m", "n": [1, 2]}).as_object().unwrap().clone(),
-                compression: default_compression(dtype),
+                attributes: serde_json::json!({"units": "m", "n": [1, 2]})
+                    .as_object()
+                    .unwrap()
+                    .clone(),
+                // Alternate the default (blosc) with shuffle + zstd, which
+                // zarr-python reads through numcodecs.
+                compression: if k % 2 == 0 {
+                    default_compression(dtype)
+                } else {
+                    arco_zarr::Compression::Zstd {
+                        level: 3,
+                        shuffle: true,
+                    }
+                },
             };
             store
                 .create_array(&spec)
                 .unwrap()
-                .write_region(&[0], &NdArray { shape: vec![3], values: values.clone() })
+                .write_region(
+                    &[0],
+                    &NdArray {
+                        shape: vec![3],
+                        values: values.clone(),
+                    },
+                )
                 .unwrap();
         }
         let out = run_python(&py, ZARR_READ, &[dest.to_str().unwrap()]);
         let got: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
         for (k, (dtype, _, np_dtype, expect)) in cases.iter().enumerate() {
             let a = &got[format!("a{k}")];
-            assert_eq!(&a["values"], expect, "{format:?} shard={shard} {dtype}: {a}");
+            assert_eq!(
+                &a["values"], expect,
+                "{format:?} shard={shard} {dtype}: {a}"
+            );
             if !np_dtype.is_empty() {
                 assert_eq!(a["dtype"], *np_dtype, "{format:?} {dtype}");
             }

@@ -60,10 +60,7 @@ fn sample(dtype: &DType, n: usize) -> Values {
             i.map(|k| "xyzw".repeat(4)[..(k % (size + 1)).min(*size)].to_string())
                 .collect(),
         ),
-        DType::String => Values::Str(
-            i.map(|k| format!("é{}", "s".repeat(k % 5)))
-                .collect(),
-        ),
+        DType::String => Values::Str(i.map(|k| format!("é{}", "s".repeat(k % 5))).collect()),
         DType::Opaque { size } => Values::Opaque {
             size: *size,
             bytes: (0..n * size).map(|k| (k * 7) as u8).collect(),
@@ -221,7 +218,10 @@ fn every_compression_round_trips_in_both_formats() {
                 data,
                 "{format:?} {compression:?}"
             );
-            assert_eq!(store.array(&s.path).unwrap().spec().compression, compression);
+            assert_eq!(
+                store.array(&s.path).unwrap().spec().compression,
+                compression
+            );
         }
     }
 }
@@ -388,9 +388,11 @@ fn the_dataset_lists_groups_arrays_dimensions_and_typed_attributes() {
         }]);
         store.create_array(&f).unwrap();
 
-        let reopened =
-            ZarrStore::open(dir.path().join("out.zarr").to_str().unwrap(), &OpenOptions::default())
-                .unwrap();
+        let reopened = ZarrStore::open(
+            dir.path().join("out.zarr").to_str().unwrap(),
+            &OpenOptions::default(),
+        )
+        .unwrap();
         assert_eq!(reopened.format(), format);
         let ds = reopened.dataset().unwrap();
         assert_eq!(
@@ -456,10 +458,9 @@ fn v2_moves_fill_value_out_of_the_attributes() {
     // No _FillValue: a null fill value, so xarray masks nothing.
     let s = spec("/i", DType::I32, &[2], &[2]);
     store.create_array(&s).unwrap();
-    let zarray: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(dir.path().join("out.zarr/i/.zarray")).unwrap(),
-    )
-    .unwrap();
+    let zarray: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("out.zarr/i/.zarray")).unwrap())
+            .unwrap();
     assert!(zarray["fill_value"].is_null());
 }
 

@@ -55,7 +55,11 @@ fn a_zarr_store_on_s3_round_trips_groups_arrays_and_markers() {
                 let values = values.clone();
                 s.spawn(move || {
                     let rows = 5u64.next_multiple_of(array.write_unit()[0]).min(10);
-                    let (r0, n) = if half == 0 { (0, rows) } else { (rows, 10 - rows) };
+                    let (r0, n) = if half == 0 {
+                        (0, rows)
+                    } else {
+                        (rows, 10 - rows)
+                    };
                     let part = values[(r0 * 12) as usize..((r0 + n) * 12) as usize].to_vec();
                     array
                         .write_region(
