@@ -10,14 +10,13 @@
 //! least in the worst case; `map` and `timeseries` are for known patterns.
 
 use crate::output::human_bytes;
-use crate::source::{open_source, StorageArgs};
+use crate::source::{expand, open_inputs, open_options, runtime_for, StorageArgs};
 use anyhow::{bail, Context};
 use arco_engine::{
     chunking::{parse_chunks, ChunkOptions},
     CodecChoice, ConvertOptions, Layout, MemoryBudget, OutputOptions, Progress, SourceStamp,
 };
-use arco_formats::Reader;
-use arco_storage::{Location, OpenOptions, S3Options};
+use arco_storage::Location;
 use std::io::{IsTerminal, Write};
 use std::sync::Mutex;
 
@@ -65,13 +64,6 @@ pub struct ConvertArgs {
     pub overwrite: bool,
 }
 
-/// The opened inputs and the runtimes their remote reads need.
-struct Inputs {
-    reader: Box<dyn Reader>,
-    stamps: Vec<SourceStamp>,
-    _runtimes: Vec<tokio::runtime::Runtime>,
-}
-
 /// Run `arco convert`.
 pub fn run(args: &ConvertArgs, storage: &StorageArgs, json: bool) -> anyhow::Result<()> {
     let (dest, sources) = match args.paths.split_last() {
@@ -81,35 +73,19 @@ pub fn run(args: &ConvertArgs, storage: &StorageArgs, json: bool) -> anyhow::Res
     let options = options(args)?;
     let sources = expand(&sources)?;
     let inputs = open_inputs(&sources, args.concat_dim.as_deref(), storage)?;
-    let plan = arco_engine::plan(inputs.reader.as_ref(), &inputs.stamps, &options)
+    let stamps: Vec<SourceStamp> = inputs
+        .sources
+        .iter()
+        .map(|(location, bytes)| SourceStamp::of(location, bytes.len()))
+        .collect();
+    let plan = arco_engine::plan(inputs.reader.as_ref(), &stamps, &options)
         .context("planning the conversion")?;
 
     // The output's own runtime, for s3:// destinations.
-    let out_runtime = if Location::parse(&dest)?.is_remote() {
-        Some(
-            tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .thread_name("arco-out")
-                .enable_all()
-                .build()
-                .context("starting the I/O runtime")?,
-        )
-    } else {
-        None
-    };
+    let out_runtime = runtime_for(&dest)?;
     let out = OutputOptions {
         location: dest.clone(),
-        open: OpenOptions {
-            handle: out_runtime.as_ref().map(|r| r.handle().clone()),
-            s3: S3Options {
-                endpoint: storage.s3_endpoint.clone(),
-                region: storage.s3_region.clone(),
-                anonymous: storage.anonymous,
-                allow_http: storage.allow_http,
-                ..S3Options::default()
-            },
-            ..OpenOptions::default()
-        },
+        open: open_options(storage, out_runtime.as_ref()),
         overwrite: args.overwrite,
         command: std::env::args().collect(),
         fail_after_tasks: std::env::var("ARCO_TEST_FAIL_AFTER_TASKS")
@@ -197,64 +173,6 @@ fn options(args: &ConvertArgs) -> anyhow::Result<ConvertOptions> {
             .threads
             .map_or(0, |n| usize::try_from(n).unwrap_or(usize::MAX)),
         ..ConvertOptions::default()
-    })
-}
-
-/// Expand globs in local paths (sorted); URLs and plain paths pass through.
-fn expand(sources: &[String]) -> anyhow::Result<Vec<String>> {
-    let mut out = Vec::new();
-    for s in sources {
-        let local = matches!(Location::parse(s), Ok(Location::Local(_)));
-        if local && s.contains(['*', '?', '[']) {
-            let mut found: Vec<String> = glob::glob(s)
-                .with_context(|| format!("'{s}' is not a valid glob pattern"))?
-                .filter_map(|p| p.ok())
-                .filter(|p| p.is_file())
-                .map(|p| p.to_string_lossy().into_owned())
-                .collect();
-            if found.is_empty() {
-                bail!("no file matches {s}");
-            }
-            found.sort();
-            out.extend(found);
-        } else {
-            out.push(s.clone());
-        }
-    }
-    Ok(out)
-}
-
-/// Open every source; concatenate when there are several.
-fn open_inputs(
-    sources: &[String],
-    concat_dim: Option<&str>,
-    storage: &StorageArgs,
-) -> anyhow::Result<Inputs> {
-    let mut runtimes = Vec::new();
-    let mut readers: Vec<(String, Box<dyn Reader>)> = Vec::new();
-    let mut stamps = Vec::new();
-    for s in sources {
-        let (source, _counter, runtime) = open_source(s, storage)?;
-        let reader = arco_formats::open(source).with_context(|| format!("cannot open {s}"))?;
-        stamps.push(SourceStamp::of(s, reader.dataset().size));
-        readers.push((s.clone(), reader));
-        runtimes.extend(runtime);
-    }
-    let reader: Box<dyn Reader> = if readers.len() == 1 {
-        match readers.pop() {
-            Some((_, r)) => r,
-            None => bail!("no source"),
-        }
-    } else {
-        let opts = arco_formats::concat::ConcatOptions {
-            dim: concat_dim.map(str::to_string),
-        };
-        Box::new(arco_formats::concat::concat(readers, &opts)?)
-    };
-    Ok(Inputs {
-        reader,
-        stamps,
-        _runtimes: runtimes,
     })
 }
 

@@ -39,26 +39,26 @@ impl Opened {
     }
 }
 
-/// Open `location` (a path or URL) as a byte source.
-pub fn open_source(
-    location: &str,
-    args: &StorageArgs,
-) -> anyhow::Result<(DynSource, ReadCounter, Option<tokio::runtime::Runtime>)> {
-    let counter = ReadCounter::default();
-    let runtime = if Location::parse(location)?.is_remote() {
-        Some(
-            tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .thread_name("arco-io")
-                .enable_all()
-                .build()
-                .context("starting the I/O runtime")?,
-        )
-    } else {
-        None
-    };
-    let options = OpenOptions {
-        handle: runtime.as_ref().map(|r| r.handle().clone()),
+/// A runtime for remote reads of `location` (two I/O threads), `None` for
+/// local paths. The binary owns it; library layers only get its handle.
+pub fn runtime_for(location: &str) -> anyhow::Result<Option<tokio::runtime::Runtime>> {
+    if !Location::parse(location)?.is_remote() {
+        return Ok(None);
+    }
+    Ok(Some(
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("arco-io")
+            .enable_all()
+            .build()
+            .context("starting the I/O runtime")?,
+    ))
+}
+
+/// Storage options from the command line, for a location served by `runtime`.
+pub fn open_options(args: &StorageArgs, runtime: Option<&tokio::runtime::Runtime>) -> OpenOptions {
+    OpenOptions {
+        handle: runtime.map(|r| r.handle().clone()),
         s3: S3Options {
             endpoint: args.s3_endpoint.clone(),
             region: args.s3_region.clone(),
@@ -66,11 +66,92 @@ pub fn open_source(
             allow_http: args.allow_http,
             ..S3Options::default()
         },
-        counter: Some(counter.clone()),
         ..OpenOptions::default()
+    }
+}
+
+/// Open `location` (a path or URL) as a byte source.
+pub fn open_source(
+    location: &str,
+    args: &StorageArgs,
+) -> anyhow::Result<(DynSource, ReadCounter, Option<tokio::runtime::Runtime>)> {
+    let counter = ReadCounter::default();
+    let runtime = runtime_for(location)?;
+    let options = OpenOptions {
+        counter: Some(counter.clone()),
+        ..open_options(args, runtime.as_ref())
     };
     let source = arco_storage::open(location, &options)?;
     Ok((source, counter, runtime))
+}
+
+/// Expand globs in local paths (sorted); URLs and plain paths pass through.
+pub fn expand(sources: &[String]) -> anyhow::Result<Vec<String>> {
+    let mut out = Vec::new();
+    for s in sources {
+        let local = matches!(Location::parse(s), Ok(Location::Local(_)));
+        if local && s.contains(['*', '?', '[']) {
+            let mut found: Vec<String> = glob::glob(s)
+                .with_context(|| format!("'{s}' is not a valid glob pattern"))?
+                .filter_map(|p| p.ok())
+                .filter(|p| p.is_file())
+                .map(|p| p.to_string_lossy().into_owned())
+                .collect();
+            if found.is_empty() {
+                anyhow::bail!("no file matches {s}");
+            }
+            found.sort();
+            out.extend(found);
+        } else {
+            out.push(s.clone());
+        }
+    }
+    Ok(out)
+}
+
+/// Several sources opened as one dataset, with their bytes and the runtimes
+/// their remote reads need (dropped last).
+pub struct Inputs {
+    /// One source, or the concatenation of several.
+    pub reader: Box<dyn Reader>,
+    /// Each source's location and bytes, in order.
+    pub sources: Vec<(String, DynSource)>,
+    _runtimes: Vec<tokio::runtime::Runtime>,
+}
+
+/// Open every source; concatenate along `concat_dim` when there are several.
+pub fn open_inputs(
+    sources: &[String],
+    concat_dim: Option<&str>,
+    args: &StorageArgs,
+) -> anyhow::Result<Inputs> {
+    let mut runtimes = Vec::new();
+    let mut readers: Vec<(String, Box<dyn Reader>)> = Vec::new();
+    let mut bytes = Vec::new();
+    for s in sources {
+        let (source, _counter, runtime) = open_source(s, args)?;
+        let reader =
+            arco_formats::open(source.clone()).with_context(|| format!("cannot open {s}"))?;
+        bytes.push((s.clone(), source));
+        readers.push((s.clone(), reader));
+        runtimes.extend(runtime);
+    }
+    let reader: Box<dyn Reader> = if readers.len() == 1 {
+        match readers.pop() {
+            Some((_, r)) => r,
+            None => anyhow::bail!("no source"),
+        }
+    } else {
+        let opts = arco_formats::concat::ConcatOptions {
+            dim: concat_dim.map(str::to_string),
+        };
+        Box::new(arco_formats::concat::concat(readers, &opts)?)
+    };
+    Ok(Inputs {
+        reader,
+        sources: bytes,
+        _runtimes: runtimes,
+    })
 }
 
 /// Open `location` (a path or URL) and recognise its format.

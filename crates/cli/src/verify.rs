@@ -8,11 +8,9 @@
 //! usage errors.
 
 use crate::output::print_json;
-use crate::source::{open_source, StorageArgs};
+use crate::source::{expand, open_inputs, open_options, runtime_for, StorageArgs};
 use anyhow::{bail, Context};
 use arco_engine::verify::{verify, DestView, VerifyOptions, VerifyReport, DEFAULT_MAX_DIFFERENCES};
-use arco_formats::Reader;
-use arco_storage::{DynSource, Location, OpenOptions, S3Options};
 use std::io::Write;
 
 /// Arguments of `arco verify`.
@@ -66,22 +64,12 @@ pub fn run(args: &VerifyArgs, storage: &StorageArgs, json: bool) -> anyhow::Resu
     let inputs = open_inputs(&sources, args.concat_dim.as_deref(), storage)?;
 
     let dest_runtime = runtime_for(&dest)?;
-    let open = OpenOptions {
-        handle: dest_runtime.as_ref().map(|r| r.handle().clone()),
-        s3: S3Options {
-            endpoint: storage.s3_endpoint.clone(),
-            region: storage.s3_region.clone(),
-            anonymous: storage.anonymous,
-            allow_http: storage.allow_http,
-            ..S3Options::default()
-        },
-        ..OpenOptions::default()
-    };
+    let open = open_options(storage, dest_runtime.as_ref());
     let view = DestView::open_zarr(&dest, &open).with_context(|| format!("cannot open {dest}"))?;
 
     let mut options = VerifyOptions {
         max_differences: args.max_differences,
-        sources: inputs.sources.clone(),
+        sources: inputs.sources.iter().map(|(_, s)| s.clone()).collect(),
         checksum: args.checksum,
         ..VerifyOptions::default()
     };
@@ -150,93 +138,11 @@ fn print_human(report: &VerifyReport) -> anyhow::Result<()> {
         if !report.source_changes.is_empty() {
             parts.push(plural(
                 report.source_changes.len() as u64,
-                "source changed",
-                "sources changed",
+                "source mismatch",
+                "source mismatches",
             ));
         }
-        writeln!(out, "verified: {counted}: {}", parts.join(", "))?;
+        writeln!(out, "checked {counted}: {}", parts.join(", "))?;
     }
     Ok(())
-}
-
-/// A runtime for remote reads of `location`, `None` for local paths.
-fn runtime_for(location: &str) -> anyhow::Result<Option<tokio::runtime::Runtime>> {
-    if !Location::parse(location)?.is_remote() {
-        return Ok(None);
-    }
-    Ok(Some(
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_name("arco-io")
-            .enable_all()
-            .build()
-            .context("starting the I/O runtime")?,
-    ))
-}
-
-/// Expand globs in local paths (sorted); URLs and plain paths pass through.
-fn expand(sources: &[String]) -> anyhow::Result<Vec<String>> {
-    let mut out = Vec::new();
-    for s in sources {
-        let local = matches!(Location::parse(s), Ok(Location::Local(_)));
-        if local && s.contains(['*', '?', '[']) {
-            let mut found: Vec<String> = glob::glob(s)
-                .with_context(|| format!("'{s}' is not a valid glob pattern"))?
-                .filter_map(|p| p.ok())
-                .filter(|p| p.is_file())
-                .map(|p| p.to_string_lossy().into_owned())
-                .collect();
-            if found.is_empty() {
-                bail!("no file matches {s}");
-            }
-            found.sort();
-            out.extend(found);
-        } else {
-            out.push(s.clone());
-        }
-    }
-    Ok(out)
-}
-
-/// The opened sources, their bytes (for the freshness check) and the
-/// runtimes their remote reads need (dropped last).
-struct Inputs {
-    reader: Box<dyn Reader>,
-    sources: Vec<DynSource>,
-    _runtimes: Vec<tokio::runtime::Runtime>,
-}
-
-/// Open every source; concatenate when there are several.
-fn open_inputs(
-    sources: &[String],
-    concat_dim: Option<&str>,
-    storage: &StorageArgs,
-) -> anyhow::Result<Inputs> {
-    let mut runtimes = Vec::new();
-    let mut readers: Vec<(String, Box<dyn Reader>)> = Vec::new();
-    let mut bytes = Vec::new();
-    for s in sources {
-        let (source, _counter, runtime) = open_source(s, storage)?;
-        let reader =
-            arco_formats::open(source.clone()).with_context(|| format!("cannot open {s}"))?;
-        bytes.push(source);
-        readers.push((s.clone(), reader));
-        runtimes.extend(runtime);
-    }
-    let reader: Box<dyn Reader> = if readers.len() == 1 {
-        match readers.pop() {
-            Some((_, r)) => r,
-            None => bail!("no source"),
-        }
-    } else {
-        let opts = arco_formats::concat::ConcatOptions {
-            dim: concat_dim.map(str::to_string),
-        };
-        Box::new(arco_formats::concat::concat(readers, &opts)?)
-    };
-    Ok(Inputs {
-        reader,
-        sources: bytes,
-        _runtimes: runtimes,
-    })
 }

@@ -224,7 +224,7 @@ fn one_altered_value_exits_1_naming_the_variable_index_and_both_values() {
                 before.wrapping_add(100)
             )
             .as_str(),
-            "verified: 6 variables, 3270 values, 26 attributes: 1 difference",
+            "checked 6 variables, 3270 values, 26 attributes: 1 difference",
         ]
     );
     assert!(

@@ -196,7 +196,7 @@ fn blosclz(input: &[u8], out: &mut [u8]) -> Option<usize> {
 fn bitunshuffle(src: &[u8], dst: &mut [u8], typesize: usize, version: u8) {
     let size = src.len() / typesize;
     let shuffled = if version <= 2 {
-        if size % 8 == 0 {
+        if size.is_multiple_of(8) {
             size
         } else {
             0

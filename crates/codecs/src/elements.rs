@@ -35,7 +35,7 @@ pub fn decode_elements(bytes: &[u8], dtype: &DType, endian: Endian) -> Result<Va
             Err(bad("the element size is 0".into()))
         };
     }
-    if bytes.len() % size != 0 {
+    if !bytes.len().is_multiple_of(size) {
         return Err(bad(format!(
             "{} is not a multiple of the element size {size}",
             bytes.len()

@@ -902,7 +902,7 @@ mod tests {
             let write = consolidate(&shape, &tgt, elem, max_bytes, &vec![None; shape.len()]);
             let (read, inter) = rechunk_shapes(&shape, &src, &write, elem, max_bytes);
             for d in 0..shape.len() {
-                prop_assert!(write[d] % tgt[d] == 0 || write[d] == shape[d]);
+                prop_assert!(write[d].is_multiple_of(tgt[d]) || write[d] == shape[d]);
                 prop_assert!(inter[d] <= read[d] && inter[d] <= write[d]);
                 // No two pass-1 blocks share an intermediate chunk.
                 prop_assert!(read[d] % inter[d] == 0 || read[d] >= shape[d], "{:?} {:?}", read, inter);

@@ -431,10 +431,26 @@ impl fmt::Display for Difference {
     }
 }
 
-/// A source whose bytes are no longer those recorded at conversion.
+/// How the sources differ from the inputs recorded at conversion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum SourceChangeKind {
+    /// The source's size or SHA-256 differs from the recorded one.
+    Changed,
+    /// The source is not among the recorded inputs.
+    NotRecorded,
+    /// A recorded input was not given.
+    NotGiven,
+}
+
+/// A source whose bytes are no longer those recorded at conversion, or a
+/// source list that differs from the recorded one.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SourceChange {
-    /// The source as given now.
+    /// What kind of change.
+    pub kind: SourceChangeKind,
+    /// The source as given now (the recorded location for `not_given`).
     pub location: String,
     /// The input recorded in the provenance, if one was matched.
     pub recorded: Option<String>,
@@ -444,11 +460,13 @@ pub struct SourceChange {
 
 impl fmt::Display for SourceChange {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "source changed since conversion: {}: {}",
-            self.location, self.message
-        )
+        let what = match self.kind {
+            SourceChangeKind::Changed => "source changed since conversion",
+            SourceChangeKind::NotRecorded | SourceChangeKind::NotGiven => {
+                "sources differ from the conversion's"
+            }
+        };
+        write!(f, "{what}: {}: {}", self.location, self.message)
     }
 }
 
@@ -883,11 +901,22 @@ impl<'a> State<'a> {
         let count: u64 = grid.iter().product();
         let cap = self.max_differences;
         let leaves_only: Vec<&Leaf> = present.iter().map(|(l, _)| l).collect();
+        let job = BlockJob {
+            source,
+            dest,
+            variable: &var.path,
+            leaves: &leaves_only,
+            cap,
+            read_options: arco_formats::read::ReadOptions {
+                max_batch_bytes: usize::try_from(budget).unwrap_or(usize::MAX),
+                ..arco_formats::read::ReadOptions::default()
+            },
+        };
         let tallies = (0..count)
             .into_par_iter()
             .map(|b| {
                 let (start, shape) = block_at(b, &grid, &block, &var.shape);
-                compare_block(source, dest, &var.path, &leaves_only, &start, &shape, cap)
+                job.compare(&start, &shape)
             })
             .reduce(
                 || vec![Tally::default(); leaves_only.len()],
@@ -1140,16 +1169,31 @@ fn value_index(d: &Difference) -> &[u64] {
     }
 }
 
-/// Read one block from both sides and compare every destination array.
-fn compare_block(
-    source: &dyn Reader,
-    dest: &DestView,
-    variable: &str,
-    leaves: &[&Leaf],
-    start: &[u64],
-    shape: &[u64],
+/// What every block of one source variable is compared with.
+struct BlockJob<'a> {
+    source: &'a dyn Reader,
+    dest: &'a DestView,
+    /// Source variable path.
+    variable: &'a str,
+    /// Its destination arrays.
+    leaves: &'a [&'a Leaf],
+    /// Value differences listed per array.
     cap: usize,
-) -> Vec<Tally> {
+    /// Limits of one source read.
+    read_options: arco_formats::read::ReadOptions,
+}
+
+impl BlockJob<'_> {
+    /// Read the block at `start` of `shape` from both sides and compare
+    /// every destination array.
+    fn compare(&self, start: &[u64], shape: &[u64]) -> Vec<Tally> {
+        compare_block(self, start, shape)
+    }
+}
+
+fn compare_block(job: &BlockJob<'_>, start: &[u64], shape: &[u64]) -> Vec<Tally> {
+    let (source, dest, variable, leaves, cap) =
+        (job.source, job.dest, job.variable, job.leaves, job.cap);
     let mut tallies = vec![Tally::default(); leaves.len()];
     let selection = selection_of(start, shape);
     let unreadable = |leaf: &Leaf, side: Side, message: String| Difference::Unreadable {
@@ -1159,7 +1203,7 @@ fn compare_block(
         shape: shape.to_vec(),
         message,
     };
-    let src = match source.read(variable, &selection) {
+    let src = match source.read_with(variable, &selection, &job.read_options) {
         Ok(a) => a,
         Err(e) => {
             for (t, leaf) in tallies.iter_mut().zip(leaves) {
@@ -1707,6 +1751,7 @@ pub fn check_sources(
             .or_else(|| (recorded.len() == sources.len() && !used[pos]).then_some(pos));
         let Some(i) = found else {
             changes.push(SourceChange {
+                kind: SourceChangeKind::NotRecorded,
                 location: loc.to_string(),
                 recorded: None,
                 message: "not among the inputs recorded at conversion".into(),
@@ -1734,6 +1779,7 @@ pub fn check_sources(
         }
         if !problems.is_empty() {
             changes.push(SourceChange {
+                kind: SourceChangeKind::Changed,
                 location: loc.to_string(),
                 recorded: r.location.clone(),
                 message: problems.join("; "),
@@ -1743,6 +1789,7 @@ pub fn check_sources(
     for (r, u) in recorded.iter().zip(&used) {
         if !u {
             changes.push(SourceChange {
+                kind: SourceChangeKind::NotGiven,
                 location: r.location.clone().unwrap_or_else(|| "?".into()),
                 recorded: r.location.clone(),
                 message: "recorded at conversion but not given now".into(),
@@ -2056,5 +2103,24 @@ mod tests {
             .is_empty());
         let c = check_sources(&rehashed, std::slice::from_ref(&src), true).unwrap();
         assert!(c[0].message.contains("SHA-256"), "{}", c[0].message);
+        assert_eq!(c[0].kind, SourceChangeKind::Changed);
+        // A recorded input not given, and a given source not recorded.
+        let two = serde_json::json!({"inputs": [
+            {"location": "a.nc", "size": 5},
+            {"location": "b.nc", "size": 7}
+        ]});
+        let c = check_sources(&two, std::slice::from_ref(&src), false).unwrap();
+        assert_eq!(c.len(), 1);
+        assert_eq!(
+            (c[0].kind, c[0].location.as_str()),
+            (SourceChangeKind::NotGiven, "b.nc")
+        );
+        let other: DynSource = Arc::new(MemSource::new("/data/z.nc", b"zz".to_vec()));
+        let c = check_sources(&good, &[src.clone(), other], false).unwrap();
+        assert_eq!(c.len(), 1);
+        assert_eq!(c[0].kind, SourceChangeKind::NotRecorded);
+        assert!(c[0]
+            .to_string()
+            .starts_with("sources differ from the conversion's: /data/z.nc"));
     }
 }

@@ -90,9 +90,7 @@ fn put_u32(out: &mut Vec<u8>, x: u32) {
 fn put_name(out: &mut Vec<u8>, name: &str) {
     put_u32(out, name.len() as u32);
     out.extend_from_slice(name.as_bytes());
-    while out.len() % 4 != 0 {
-        out.push(0);
-    }
+    out.resize(out.len().div_ceil(4) * 4, 0);
 }
 
 fn put_attrs(out: &mut Vec<u8>, attrs: &[NcAttr]) {
@@ -108,9 +106,7 @@ fn put_attrs(out: &mut Vec<u8>, attrs: &[NcAttr]) {
         put_u32(out, a.nc_type);
         put_u32(out, (a.data.len() / type_size(a.nc_type)) as u32);
         out.extend_from_slice(&a.data);
-        while out.len() % 4 != 0 {
-            out.push(0);
-        }
+        out.resize(out.len().div_ceil(4) * 4, 0);
     }
 }
 
@@ -151,9 +147,7 @@ fn netcdf3(dims: &[(&str, u32)], gatts: &[NcAttr], vars: &[NcVar]) -> Vec<u8> {
     let mut file = header(&begins);
     for v in vars {
         file.extend_from_slice(&v.data);
-        while file.len() % 4 != 0 {
-            file.push(0);
-        }
+        file.resize(file.len().div_ceil(4) * 4, 0);
     }
     file
 }

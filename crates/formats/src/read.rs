@@ -129,7 +129,10 @@ pub fn split_raw_chunks(manifest: &ChunkManifest, piece_bytes: u64) -> Option<Ch
     let k = if c[p] >= grid.array_shape[p] {
         max_k
     } else {
-        (1..=max_k).rev().find(|k| c[p] % k == 0).unwrap_or(1)
+        (1..=max_k)
+            .rev()
+            .find(|k| c[p].is_multiple_of(*k))
+            .unwrap_or(1)
     };
     let mut q = c.clone();
     for x in q.iter_mut().take(p) {

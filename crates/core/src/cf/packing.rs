@@ -50,11 +50,11 @@
 //! an HDF5 default fill that xarray never sees. Strings, booleans, opaque and
 //! compound values pass through unchanged.
 
-use crate::values::each_numeric;
 use super::time::is_time_units;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::model::Variable;
+use crate::values::each_numeric;
 use crate::values::{AttrValue, Values};
 use std::borrow::Cow;
 
@@ -694,7 +694,6 @@ macro_rules! element {
     )*};
 }
 element!(i8, i16, i32, i64, u8, u16, u32, u64, f32, f64);
-
 
 fn matches_fill(x: f64, fills: &[Fill]) -> bool {
     fills.iter().any(|f| matches!(f, Fill::Float(v) if *v == x))
