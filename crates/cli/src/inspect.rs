@@ -60,7 +60,8 @@ struct VarStats {
 impl VarStats {
     fn collect(reader: &dyn Reader, ds: &Dataset, with_chunks: bool) -> Self {
         let mut by_path = std::collections::HashMap::new();
-        if with_chunks {
+        // Zarr chunks are objects of a store, not byte ranges of one file.
+        if with_chunks && !ds.format.starts_with("zarr") {
             for v in ds.root.all_variables() {
                 if v.dtype.size().is_none() {
                     continue;
@@ -241,6 +242,7 @@ fn storage_line(v: &Variable, stats: &VarStats) -> String {
         .and_then(|x| x.as_str().map(str::to_string))
         .unwrap_or_default();
     match &v.chunk_shape {
+        Some(c) if c.is_empty() => parts.push(format!("{layout} (scalar)")),
         Some(c) => parts.push(format!(
             "{layout} {}",
             c.iter().map(u64::to_string).collect::<Vec<_>>().join("×")

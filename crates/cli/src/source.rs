@@ -154,8 +154,19 @@ pub fn open_inputs(
     })
 }
 
-/// Open `location` (a path or URL) and recognise its format.
+/// Open `location` (a path or URL: a file, or a Zarr hierarchy) and recognise its format.
 pub fn open(location: &str, args: &StorageArgs) -> anyhow::Result<Opened> {
+    if arco_formats::is_zarr_location(location) {
+        let counter = ReadCounter::default();
+        let runtime = runtime_for(location)?;
+        let reader = arco_formats::open_zarr(location, &open_options(args, runtime.as_ref()))
+            .with_context(|| format!("cannot open {location}"))?;
+        return Ok(Opened {
+            reader,
+            counter,
+            _runtime: runtime,
+        });
+    }
     let (source, counter, runtime) = open_source(location, args)?;
     let reader = arco_formats::open(source).with_context(|| format!("cannot open {location}"))?;
     Ok(Opened {

@@ -202,3 +202,36 @@ fn tempdir() -> PathBuf {
     std::fs::create_dir_all(&d).unwrap();
     d
 }
+
+#[test]
+fn inspect_and_dump_read_what_convert_wrote() {
+    let dir = tempdir();
+    let out = dir.join("sonde.zarr");
+    let src = data("real/netcdf3/example_arm_sonde.cdf");
+    let done = arco(&["convert", &src, out.to_str().unwrap()]);
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+
+    let v = stdout_json(&arco(&["inspect", out.to_str().unwrap(), "--json"]));
+    assert_eq!(v["format"], "zarr-v3");
+    let vars = v["root"]["variables"].as_array().unwrap();
+    assert!(vars
+        .iter()
+        .any(|x| x["name"] == "pres" && x["shape"] == serde_json::json!([839])));
+
+    for var in ["pres", "time"] {
+        let a = stdout_json(&arco(&["dump", &src, "--var", var, "--json"]));
+        let b = stdout_json(&arco(&[
+            "dump",
+            out.to_str().unwrap(),
+            "--var",
+            var,
+            "--json",
+        ]));
+        assert_eq!(a["values"], b["values"], "{var}");
+        assert_eq!(a["dtype"], b["dtype"], "{var}");
+    }
+}

@@ -40,6 +40,9 @@ pub enum Error {
     /// Storage error.
     #[error(transparent)]
     Storage(#[from] arco_storage::Error),
+    /// Zarr error.
+    #[error(transparent)]
+    Zarr(#[from] arco_zarr::Error),
     /// Data-model error.
     #[error(transparent)]
     Core(#[from] arco_core::Error),
@@ -133,6 +136,52 @@ impl Reader for H5Reader {
         let m = self.manifest(variable)?;
         read::read_selection_with(self.source.as_ref(), &m, selection, options)
     }
+}
+
+/// A Zarr v2 or v3 hierarchy (what `arco convert` writes) read as a dataset.
+struct ZarrReader {
+    store: arco_zarr::ZarrStore,
+    dataset: Dataset,
+}
+
+impl Reader for ZarrReader {
+    fn dataset(&self) -> &Dataset {
+        &self.dataset
+    }
+    fn manifest(&self, variable: &str) -> Result<ChunkManifest> {
+        let var = self.dataset.variable(variable)?;
+        Err(arco_core::Error::Other(format!(
+            "{}: {} is a Zarr array; its chunks are Zarr objects, not byte ranges of one file",
+            self.dataset.source, var.path
+        ))
+        .into())
+    }
+    fn read(&self, variable: &str, selection: &Selection) -> Result<NdArray> {
+        let var = self.dataset.variable(variable)?;
+        Ok(self.store.read(&var.path, selection)?)
+    }
+}
+
+/// True when `location` names a Zarr hierarchy: a local folder holding
+/// `zarr.json`, `.zgroup` or `.zarray`, or a URL ending in `.zarr`.
+pub fn is_zarr_location(location: &str) -> bool {
+    match arco_storage::Location::parse(location) {
+        Ok(arco_storage::Location::Local(path)) => {
+            path.is_dir()
+                && ["zarr.json", ".zgroup", ".zarray"]
+                    .iter()
+                    .any(|f| path.join(f).is_file())
+        }
+        Ok(_) => location.trim_end_matches('/').ends_with(".zarr"),
+        Err(_) => false,
+    }
+}
+
+/// Open a Zarr hierarchy at `location` as a [`Reader`].
+pub fn open_zarr(location: &str, options: &arco_storage::OpenOptions) -> Result<Box<dyn Reader>> {
+    let store = arco_zarr::ZarrStore::open(location, options)?;
+    let dataset = store.dataset()?;
+    Ok(Box::new(ZarrReader { store, dataset }))
 }
 
 /// Open `source`, choosing the reader by the file's magic bytes.
