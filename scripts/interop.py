@@ -46,9 +46,7 @@ import json
 import math
 import os
 import re
-import subprocess
 import sys
-import tempfile
 import warnings
 
 # Import order matters: hdf5plugin must register its filters in h5py's HDF5
@@ -59,32 +57,24 @@ import netCDF4  # noqa: E402
 import numpy as np  # noqa: E402
 import xarray as xr  # noqa: E402
 
+# The harness shared with interop_convert.py and the other convert checks.
+from interop_common import (  # noqa: E402
+    BAD_FILES,
+    HDF5_EXTS,
+    NC_VIRTUAL_ATTRS,
+    REPO,
+    Judge,
+    discover,
+    first_line,
+    is_cftime,
+    join,
+    rel,
+    short,
+    to_text,
+    unsupported,
+)
+
 warnings.simplefilter("ignore")
-
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SEARCH_DIRS = [
-    "tests/data/real/netcdf3",
-    "tests/data/real/netcdf4",
-    "tests/data/real/hdf5-fixtures",
-    "tests/data/fixtures",
-]
-EXTS = (".nc", ".cdf", ".nc4", ".h5", ".hdf5", ".he5")
-HDF5_EXTS = (".h5", ".hdf5", ".he5")
-
-# Deliberately broken files: what must fail.
-#   "open": arco inspect must exit 1 (or, when the damage lies beyond the
-#           metadata, at least one variable dump must exit 1; none may crash)
-#   list of variable paths: dumping these must exit 1; everything else in the
-#           file is checked as usual
-BAD_FILES = {
-    "corrupt_fletcher32.h5": ["/data"],
-    "unknown_filter.h5": ["/data"],
-    "truncated.nc": "open",
-    "not_a_netcdf.nc": "open",
-}
-
-# Attributes netCDF-C hides from the netCDF API but that a reader may show.
-NC_VIRTUAL_ATTRS = {"_NCProperties", "_IsNetcdf4", "_SuperblockVersion", "_Format"}
 
 FILTER_NAMES = {
     1: {"deflate", "gzip", "zlib"},
@@ -102,75 +92,7 @@ FILTER_NAMES = {
 }
 
 FLOAT_RTOL = 1e-6
-MAX_REASONS = 6
-
-
 # =========================================================================== helpers
-
-
-class Judge:
-    def __init__(self, arco: str, verbose: bool, timeout: int):
-        self.arco = arco
-        self.verbose = verbose
-        self.timeout = timeout
-        self.passed = 0
-        self.failed = 0
-        self.skipped = 0
-        self.skips: list[str] = []
-        self.fails: list[str] = []
-        self.tmp = tempfile.mkdtemp(prefix="arco-interop-")
-
-    def report(self, status: str, what: str, reasons=()):
-        reasons = [r for r in reasons if r]
-        line = f"{status} {what}"
-        if reasons:
-            shown = reasons[:MAX_REASONS]
-            more = f" (+{len(reasons) - MAX_REASONS} more)" if len(reasons) > MAX_REASONS else ""
-            line += ": " + "; ".join(shown) + more
-        print(line, flush=True)
-        if status == "PASS":
-            self.passed += 1
-        elif status == "FAIL":
-            self.failed += 1
-            self.fails.append(line)
-        else:
-            self.skipped += 1
-            self.skips.append(line)
-
-    def run(self, *args):
-        cmd = [self.arco, *args]
-        try:
-            p = subprocess.run(cmd, capture_output=True, timeout=self.timeout)
-        except subprocess.TimeoutExpired:
-            return -9, "", f"timed out after {self.timeout}s: {' '.join(cmd)}"
-        except OSError as e:
-            return -1, "", f"cannot run {cmd[0]}: {e}"
-        return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
-
-
-def short(x, n=120) -> str:
-    s = repr(x)
-    return s if len(s) <= n else s[: n - 3] + "..."
-
-
-def rel(path: str) -> str:
-    try:
-        return os.path.relpath(path, REPO)
-    except ValueError:
-        return path
-
-
-def unsupported(stderr: str) -> str | None:
-    """An arco error that declares a feature unsupported (a SKIP, not a FAIL)."""
-    for line in stderr.splitlines():
-        if re.search(r"\bunsupported\b|\bnot supported\b|\bnot (yet )?implemented\b", line, re.I):
-            return line.strip()[:200]
-    return None
-
-
-def first_line(stderr: str) -> str:
-    s = stderr.strip().splitlines()
-    return s[0][:200] if s else "(no message)"
 
 
 # ---------------------------------------------------------------- value comparison
@@ -188,10 +110,6 @@ def iso_norm(s: str | None):
     frac = (frac or "").rstrip("0")
     out = f"{int(y):04d}-{mo}-{d}T{hh or '00'}:{mi or '00'}:{ss or '00'}"
     return out + (f".{frac}" if frac else "")
-
-
-def is_cftime(x) -> bool:
-    return type(x).__module__.startswith("cftime")
 
 
 def ref_iso(x):
@@ -221,12 +139,6 @@ def gregorian_ok(ref: np.ndarray) -> bool:
         except ValueError:
             return False
     return True
-
-
-def to_text(x):
-    if isinstance(x, (bytes, np.bytes_)):
-        return bytes(x).rstrip(b"\0").decode("utf-8", "replace")
-    return str(x)
 
 
 def elem_equal(r, g, kind: str, rtol: float) -> bool:
@@ -516,10 +428,6 @@ def index_arco(group: dict, groups: dict, variables: dict):
         variables[v.get("path") or (path.rstrip("/") + "/" + v.get("name", ""))] = v
     for g in group.get("groups", []):
         index_arco(g, groups, variables)
-
-
-def join(parent: str, name: str) -> str:
-    return parent.rstrip("/") + "/" + name
 
 
 class NetcdfRef:
@@ -972,20 +880,6 @@ def _h5_dims(d, meta, dp):
         if dp in v:
             return v[dp].get("dims", [])
     return [f"phony_dim_{i}" for i in range(len(d.shape or ()))]
-
-
-def discover(files: list[str], only: str | None) -> list[str]:
-    if not files:
-        for d in SEARCH_DIRS:
-            full = os.path.join(REPO, d)
-            if not os.path.isdir(full):
-                continue
-            for n in sorted(os.listdir(full)):
-                if n.lower().endswith(EXTS):
-                    files.append(os.path.join(full, n))
-    if only:
-        files = [f for f in files if only in f]
-    return files
 
 
 def main() -> int:

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # setup-peers.sh — idempotent installer of the reference ("peer") tools that
-# arco is compared against (issue "Foundation I": netCDF / HDF5 reading).
+# arco is compared against (issue "Foundation I": netCDF / HDF5 reading;
+# "Foundation II": conversion to Zarr).
 #
 # Installs into a Python virtual environment at
 #     ${ARCO_PEERS_VENV:-<repo>/.peers-venv}
 # exactly the versions pinned in scripts/peers-constraints.txt:
 #     numpy xarray netCDF4 h5py h5netcdf hdf5plugin scipy pandas cftime
-#     moto[server] boto3
+#     moto[server] boto3 zarr numcodecs dask[array] s3fs
 # Later issues add their peers (zarr, kerchunk, rasterio, eccodes, ...) here;
 # the tested full recipe is /work/shared/tools/peers-setup.sh.
 #
@@ -57,9 +58,10 @@ log() { printf '[setup-peers] %s\n' "$*"; }
 GROUPS_SPEC=(
   "core|numpy xarray netCDF4 h5py h5netcdf hdf5plugin scipy pandas cftime"
   "moto|moto[server] boto3"
+  "zarr|zarr numcodecs dask[array] s3fs"
 )
 # import names checked by the fast path and at the end
-IMPORTS="numpy xarray netCDF4 h5py h5netcdf hdf5plugin scipy pandas cftime moto boto3 werkzeug flask"
+IMPORTS="numpy xarray netCDF4 h5py h5netcdf hdf5plugin scipy pandas cftime moto boto3 werkzeug flask zarr numcodecs dask s3fs"
 
 # ---------------------------------------------------------------- 1. apt (optional)
 APT_PKGS=(netcdf-bin hdf5-tools)
@@ -137,7 +139,7 @@ log "versions:"
 "$PY" - <<'EOF' 2>/dev/null
 import importlib.metadata as m
 for n in ["numpy", "xarray", "netCDF4", "h5py", "h5netcdf", "hdf5plugin", "scipy",
-          "pandas", "cftime", "moto", "boto3"]:
+          "pandas", "cftime", "moto", "boto3", "zarr", "numcodecs", "dask", "s3fs"]:
     try:
         v = m.version(n)
     except Exception:

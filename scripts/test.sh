@@ -22,4 +22,16 @@ cargo test --workspace --doc --quiet
 
 echo "== interop with the reference tools"
 cargo build --quiet -p arco-cli
-"$ARCO_PEERS_VENV/bin/python" scripts/interop.py --arco target/debug/arco
+PY="$ARCO_PEERS_VENV/bin/python"
+ARCO=target/debug/arco
+status=0
+"$PY" scripts/interop.py --arco "$ARCO" || status=1
+echo "== convert: xarray.open_zarr(out) == xarray.open_dataset(src), verify, S3, Zarr v2"
+"$PY" scripts/interop_convert.py --arco "$ARCO" || status=1
+echo "== convert: many files along a dimension, and every refusal"
+"$PY" scripts/interop_concat.py --arco "$ARCO" || status=1
+echo "== convert: peak memory within --memory"
+"$PY" scripts/memory_check.py --arco "$ARCO" || status=1
+echo "== convert: a killed run leaves nothing that looks complete, and resumes"
+"$PY" scripts/interruption_check.py --arco "$ARCO" || status=1
+exit $status

@@ -53,6 +53,10 @@ pub struct ConvertArgs {
     /// Dimension to concatenate several sources along (default: their unlimited dimension, else time).
     #[arg(long, value_name = "DIM")]
     pub concat_dim: Option<String>,
+    /// Leave these variables out (names or paths, comma separated or repeated);
+    /// recorded in the provenance so `arco verify` knows.
+    #[arg(long, value_name = "VAR,...", value_delimiter = ',')]
+    pub drop: Vec<String>,
     /// Memory for the whole process, like 2GiB (default: half the cgroup limit or of physical memory).
     #[arg(long, value_name = "SIZE")]
     pub memory: Option<String>,
@@ -169,6 +173,7 @@ fn options(args: &ConvertArgs) -> anyhow::Result<ConvertOptions> {
         codec,
         zarr_format: args.zarr_format,
         memory,
+        drop: args.drop.clone(),
         threads: args
             .threads
             .map_or(0, |n| usize::try_from(n).unwrap_or(usize::MAX)),

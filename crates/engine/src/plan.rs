@@ -168,6 +168,9 @@ pub struct ConvertOptions {
     pub threads: usize,
     /// Rechunk above this read amplification (default [`MAX_READ_AMPLIFICATION`]).
     pub max_read_amplification: f64,
+    /// Variables left out on purpose (names or full paths), recorded in the provenance.
+    #[serde(default)]
+    pub drop: Vec<String>,
 }
 
 impl Default for ConvertOptions {
@@ -179,8 +182,14 @@ impl Default for ConvertOptions {
             memory: MemoryBudget::detect(),
             threads: 0,
             max_read_amplification: MAX_READ_AMPLIFICATION,
+            drop: Vec::new(),
         }
     }
+}
+
+/// True when `var` is named (by name or full path) in `drop`.
+pub fn is_dropped(var: &Variable, drop: &[String]) -> bool {
+    drop.iter().any(|d| d == &var.name || d == &var.path)
 }
 
 /// One input as it was when planned: a changed input makes a different plan.
@@ -506,7 +515,22 @@ pub fn plan(
         choice: chunking::ChunkChoice,
     }
     let mut pending = Vec::new();
-    for var in ds.root.all_variables() {
+    let all = ds.root.all_variables();
+    if let Some(unknown) = options
+        .drop
+        .iter()
+        .find(|d| !all.iter().any(|v| &v.name == *d || &v.path == *d))
+    {
+        return Err(Error::Options(format!(
+            "--drop {unknown}: {} has no such variable",
+            ds.source
+        )));
+    }
+    for var in all {
+        if is_dropped(var, &options.drop) {
+            notes.push(format!("{} left out (--drop)", var.path));
+            continue;
+        }
         let outputs = outputs_of(var)?;
         if matches!(var.dtype, DType::Compound { .. }) {
             groups.push(GroupPlan {
@@ -664,6 +688,10 @@ fn outputs_of(var: &Variable) -> Result<Vec<OutputArray>> {
                 })
             })
             .collect(),
+        DType::VarLen { .. } | DType::Opaque { .. } => Err(Error::Options(format!(
+            "{}: element type {} has no Zarr representation that xarray or zarr-python reads; leave it out with --drop {}",
+            var.path, var.dtype, var.name
+        ))),
         other => Ok(vec![OutputArray {
             path: var.path.clone(),
             field: None,

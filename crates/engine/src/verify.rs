@@ -567,7 +567,25 @@ pub fn verify(
 
     // Variables: structure, attributes, values.
     let budget = block_budget(options.memory_bytes);
+    // Variables the conversion left out on purpose (`--drop`, recorded in the provenance).
+    let dropped: Vec<String> = dest
+        .provenance()
+        .and_then(|p| p.pointer("/options/drop"))
+        .and_then(Json::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
     for var in src_ds.root.all_variables() {
+        if crate::plan::is_dropped(var, &dropped) {
+            state.notes.push(format!(
+                "{} was left out of the conversion on purpose (--drop); not compared",
+                var.path
+            ));
+            continue;
+        }
         state.variables_checked += 1;
         state.check_variable(source, dest, var, budget);
     }

@@ -439,6 +439,11 @@ impl ZarrStore {
                     serde_json::json!({"kind": "inline", "must_understand": false, "metadata": {}});
                 // As zarr-python writes it: flat paths, and an empty stub in
                 // each group's entry.
+                // Sorted by path, parents before children: zarr-python 3.1
+                // rebuilds the tree in this order and drops a node listed
+                // before its parent group.
+                let mut docs: Vec<(String, serde_json::Value)> = docs.into_iter().collect();
+                docs.sort_by(|a, b| a.0.cmp(&b.0));
                 let nodes: serde_json::Map<String, serde_json::Value> = docs
                     .into_iter()
                     .filter_map(|(k, mut v)| {
