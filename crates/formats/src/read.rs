@@ -8,7 +8,9 @@
 
 use crate::Result;
 use arco_codecs::{decode_chunk, decode_elements, ChunkContext};
-use arco_core::{ChunkGrid, ChunkManifest, ChunkRef, DimSlice, NdArray, Selection};
+use arco_core::{
+    ChunkGrid, ChunkManifest, ChunkRef, DType, DimSlice, Endian, NdArray, Selection, Values,
+};
 use arco_storage::ByteSource;
 use rayon::prelude::*;
 use std::collections::HashMap;
@@ -206,7 +208,19 @@ fn read_selection_impl(
     })?;
     let out_shape = selection.shape();
     let count = to_usize(selection.element_count())?;
-    let mut out = vec![0u8; count.checked_mul(elem).ok_or_else(|| too_big(manifest))?];
+    let total = count.checked_mul(elem).ok_or_else(|| too_big(manifest))?;
+    // Numeric values are assembled straight into their typed vector (viewed
+    // as bytes), so the result needs no second copy; other types go through
+    // a byte buffer and `decode_elements`.
+    let mut typed = typed_zeros(&manifest.dtype, count);
+    let mut bytes_buf = Vec::new();
+    let out: &mut [u8] = match typed.as_mut().and_then(values_bytes_mut) {
+        Some(view) => view,
+        None => {
+            bytes_buf = vec![0u8; total];
+            &mut bytes_buf
+        }
+    };
     if count > 0 && elem > 0 {
         let wanted = grid.chunks_for(selection);
         let index: HashMap<&[u64], &ChunkRef> = manifest
@@ -244,14 +258,60 @@ fn read_selection_impl(
                 full_elems,
                 elem,
                 &out_strides,
-                &mut out,
+                out,
             )?;
         }
     }
-    let values = decode_elements(&out, &manifest.dtype, manifest.endian)?;
+    let values = match typed {
+        Some(mut values) => {
+            if manifest.endian != Endian::NATIVE && elem > 1 {
+                if let Some(view) = values_bytes_mut(&mut values) {
+                    for e in view.chunks_exact_mut(elem) {
+                        e.reverse();
+                    }
+                }
+            }
+            values
+        }
+        None => decode_elements(&bytes_buf, &manifest.dtype, manifest.endian)?,
+    };
     Ok(NdArray {
         shape: out_shape,
         values,
+    })
+}
+
+/// A zeroed vector of `count` elements for plain numeric types, else `None`.
+fn typed_zeros(dtype: &DType, count: usize) -> Option<Values> {
+    Some(match dtype {
+        DType::I8 => Values::I8(vec![0; count]),
+        DType::I16 => Values::I16(vec![0; count]),
+        DType::I32 => Values::I32(vec![0; count]),
+        DType::I64 => Values::I64(vec![0; count]),
+        DType::U8 => Values::U8(vec![0; count]),
+        DType::U16 => Values::U16(vec![0; count]),
+        DType::U32 => Values::U32(vec![0; count]),
+        DType::U64 => Values::U64(vec![0; count]),
+        DType::F32 => Values::F32(vec![0.0; count]),
+        DType::F64 => Values::F64(vec![0.0; count]),
+        _ => return None,
+    })
+}
+
+/// The bytes of a numeric vector, in native byte order, for writing in place.
+fn values_bytes_mut(values: &mut Values) -> Option<&mut [u8]> {
+    Some(match values {
+        Values::I8(v) => bytemuck::cast_slice_mut(v.as_mut_slice()),
+        Values::I16(v) => bytemuck::cast_slice_mut(v.as_mut_slice()),
+        Values::I32(v) => bytemuck::cast_slice_mut(v.as_mut_slice()),
+        Values::I64(v) => bytemuck::cast_slice_mut(v.as_mut_slice()),
+        Values::U8(v) => v.as_mut_slice(),
+        Values::U16(v) => bytemuck::cast_slice_mut(v.as_mut_slice()),
+        Values::U32(v) => bytemuck::cast_slice_mut(v.as_mut_slice()),
+        Values::U64(v) => bytemuck::cast_slice_mut(v.as_mut_slice()),
+        Values::F32(v) => bytemuck::cast_slice_mut(v.as_mut_slice()),
+        Values::F64(v) => bytemuck::cast_slice_mut(v.as_mut_slice()),
+        _ => return None,
     })
 }
 

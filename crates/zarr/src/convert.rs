@@ -4,24 +4,27 @@
 
 use crate::metadata::storage_dtype;
 use arco_core::{DType, Values};
+use std::borrow::Cow;
 
 /// Elements as zarrs takes them.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Elements {
+pub(crate) enum Elements<'a> {
     /// Fixed-size elements, `size` native-endian bytes each.
     Fixed {
         /// Bytes per element.
         size: usize,
-        /// All elements back to back.
-        bytes: Vec<u8>,
+        /// All elements back to back; borrowed from the values where they
+        /// already are native-endian bytes (every numeric type).
+        bytes: Cow<'a, [u8]>,
     },
     /// Variable-length UTF-8 strings.
     Strings(Vec<String>),
 }
 
+/// The native-endian bytes of numeric values, without a copy.
 macro_rules! ne_bytes {
     ($v:expr) => {
-        $v.iter().flat_map(|x| x.to_ne_bytes()).collect::<Vec<u8>>()
+        Cow::Borrowed(bytemuck::cast_slice::<_, u8>($v.as_slice()))
     };
 }
 
@@ -48,32 +51,38 @@ fn padded_strings(strings: &[String], size: usize) -> Result<Vec<u8>, String> {
 }
 
 /// The elements of `values` for an array of stored type `dtype`.
-pub(crate) fn to_elements(values: &Values, dtype: &DType) -> Result<Elements, String> {
+pub(crate) fn to_elements<'a>(values: &'a Values, dtype: &DType) -> Result<Elements<'a>, String> {
     let d = storage_dtype(dtype);
-    let fixed = |size: usize, bytes: Vec<u8>| Ok(Elements::Fixed { size, bytes });
+    let fixed = |size: usize, bytes: Cow<'a, [u8]>| Ok(Elements::Fixed { size, bytes });
     match (d, values) {
-        (DType::Bool, Values::Bool(v)) => fixed(1, v.iter().map(|b| u8::from(*b)).collect()),
-        (DType::Bool, Values::U8(v)) => fixed(1, v.iter().map(|b| u8::from(*b != 0)).collect()),
+        (DType::Bool, Values::Bool(v)) => {
+            fixed(1, Cow::Owned(v.iter().map(|b| u8::from(*b)).collect()))
+        }
+        (DType::Bool, Values::U8(v)) => {
+            fixed(1, Cow::Owned(v.iter().map(|b| u8::from(*b != 0)).collect()))
+        }
         (DType::I8, Values::I8(v)) => fixed(1, ne_bytes!(v)),
         (DType::I16, Values::I16(v)) => fixed(2, ne_bytes!(v)),
         (DType::I32, Values::I32(v)) => fixed(4, ne_bytes!(v)),
         (DType::I64, Values::I64(v)) => fixed(8, ne_bytes!(v)),
-        (DType::U8, Values::U8(v)) => fixed(1, v.clone()),
+        (DType::U8, Values::U8(v)) => fixed(1, Cow::Borrowed(v)),
         (DType::U16, Values::U16(v)) => fixed(2, ne_bytes!(v)),
         (DType::U32, Values::U32(v)) => fixed(4, ne_bytes!(v)),
         (DType::U64, Values::U64(v)) => fixed(8, ne_bytes!(v)),
         (DType::F32, Values::F32(v)) => fixed(4, ne_bytes!(v)),
         (DType::F64, Values::F64(v)) => fixed(8, ne_bytes!(v)),
-        (DType::Char, Values::U8(v)) => fixed(1, v.clone()),
+        (DType::Char, Values::U8(v)) => fixed(1, Cow::Borrowed(v)),
         (DType::Char, Values::I8(v)) => fixed(1, ne_bytes!(v)),
-        (DType::Char, Values::Str(v)) => fixed(1, padded_strings(v, 1)?),
-        (DType::FixedString { size }, Values::Str(v)) => fixed(*size, padded_strings(v, *size)?),
-        (DType::FixedString { size }, Values::U8(v)) => fixed(*size, v.clone()),
+        (DType::Char, Values::Str(v)) => fixed(1, Cow::Owned(padded_strings(v, 1)?)),
+        (DType::FixedString { size }, Values::Str(v)) => {
+            fixed(*size, Cow::Owned(padded_strings(v, *size)?))
+        }
+        (DType::FixedString { size }, Values::U8(v)) => fixed(*size, Cow::Borrowed(v)),
         (DType::FixedString { size: s }, Values::Opaque { size, bytes })
         | (DType::Opaque { size: s }, Values::Opaque { size, bytes })
             if s == size =>
         {
-            fixed(*size, bytes.clone())
+            fixed(*size, Cow::Borrowed(bytes))
         }
         (DType::String, Values::Str(v)) => Ok(Elements::Strings(v.clone())),
         _ => Err(mismatch(values, dtype)),
@@ -180,17 +189,48 @@ pub(crate) fn for_each_run(
     }
 }
 
+/// The element range of the region that a box covers, when the box lies
+/// wholly inside the region and its elements are one contiguous run there
+/// (ones on the outer axes, then at most one partial axis, then whole axes).
+fn contiguous_run(
+    len: &[u64],
+    box_shape: &[u64],
+    region_shape: &[u64],
+    src_start: &[u64],
+) -> Option<std::ops::Range<usize>> {
+    if len != box_shape {
+        return None;
+    }
+    let n = len.len();
+    let mut k = n;
+    while k > 0 && len[k - 1] == region_shape[k - 1] {
+        k -= 1;
+    }
+    // Axes before the partial one (k - 1) must hold a single index.
+    if k > 1 && len[..k - 1].iter().any(|&l| l != 1) {
+        return None;
+    }
+    let mut offset: u64 = 0;
+    for i in 0..n {
+        offset = offset * region_shape[i] + src_start[i];
+    }
+    let count: u64 = len.iter().product();
+    let start = usize::try_from(offset).ok()?;
+    let end = start.checked_add(usize::try_from(count).ok()?)?;
+    Some(start..end)
+}
+
 /// The part of a region (`region_start`, `region` elements of `region_shape`)
 /// that falls in the box `[box_start, box_start + box_shape)`, as a full
 /// box: positions outside the region hold `fill`.
-pub(crate) fn cut_box(
-    region: &Elements,
+pub(crate) fn cut_box<'a>(
+    region: &'a Elements<'a>,
     region_start: &[u64],
     region_shape: &[u64],
     box_start: &[u64],
     box_shape: &[u64],
     fill: &[u8],
-) -> Elements {
+) -> Elements<'a> {
     let n = region_shape.len();
     let mut lo = vec![0u64; n];
     let mut len = vec![0u64; n];
@@ -206,6 +246,13 @@ pub(crate) fn cut_box(
     match region {
         Elements::Fixed { size, bytes } => {
             let size = *size;
+            if let Some(range) = contiguous_run(&len, box_shape, region_shape, &src_start) {
+                // The box is one run of the region's bytes: no copy.
+                return Elements::Fixed {
+                    size,
+                    bytes: Cow::Borrowed(&bytes[range.start * size..range.end * size]),
+                };
+            }
             let mut out: Vec<u8> = if fill.len() == size && fill.iter().any(|b| *b != 0) {
                 fill.repeat(count as usize)
             } else {
@@ -221,7 +268,10 @@ pub(crate) fn cut_box(
                     out[d * size..(d + r) * size].copy_from_slice(&bytes[s * size..(s + r) * size]);
                 },
             );
-            Elements::Fixed { size, bytes: out }
+            Elements::Fixed {
+                size,
+                bytes: Cow::Owned(out),
+            }
         }
         Elements::Strings(strings) => {
             let mut out = vec![String::new(); count as usize];
@@ -313,16 +363,63 @@ mod tests {
         // Region: rows 2..5, cols 0..3 of a 5x3 array; box: rows 4..6, cols 2..4.
         let region = Elements::Fixed {
             size: 1,
-            bytes: (0u8..9).collect(),
+            bytes: Cow::Owned((0u8..9).collect()),
         };
         let got = cut_box(&region, &[2, 0], &[3, 3], &[4, 2], &[2, 2], &[9]);
         assert_eq!(
             got,
             Elements::Fixed {
                 size: 1,
-                bytes: vec![8, 9, 9, 9]
+                bytes: Cow::Owned(vec![8, 9, 9, 9])
             }
         );
+    }
+
+    #[test]
+    fn a_box_that_is_one_run_of_the_region_is_borrowed_not_copied() {
+        // Region: rows 2..6 of a 6x3 array; box: rows 4..6 (whole rows).
+        let region = Elements::Fixed {
+            size: 1,
+            bytes: Cow::Owned((0u8..12).collect()),
+        };
+        let got = cut_box(&region, &[2, 0], &[4, 3], &[4, 0], &[2, 3], &[9]);
+        let Elements::Fixed { bytes, .. } = got else {
+            panic!("fixed")
+        };
+        assert!(matches!(bytes, Cow::Borrowed(_)));
+        assert_eq!(&*bytes, &[6, 7, 8, 9, 10, 11]);
+        // Row 1 of a 3-D region, partial along the middle axis: one run too.
+        let region = Elements::Fixed {
+            size: 1,
+            bytes: Cow::Owned((0u8..24).collect()),
+        };
+        let got = cut_box(
+            &region,
+            &[0, 0, 0],
+            &[2, 4, 3],
+            &[1, 2, 0],
+            &[1, 2, 3],
+            &[0],
+        );
+        let Elements::Fixed { bytes, .. } = got else {
+            panic!("fixed")
+        };
+        assert!(matches!(bytes, Cow::Borrowed(_)));
+        assert_eq!(&*bytes, &[18, 19, 20, 21, 22, 23]);
+        // Two rows, partial along the middle axis: not one run, copied.
+        let got = cut_box(
+            &region,
+            &[0, 0, 0],
+            &[2, 4, 3],
+            &[0, 2, 0],
+            &[2, 2, 3],
+            &[0],
+        );
+        let Elements::Fixed { bytes, .. } = got else {
+            panic!("fixed")
+        };
+        assert!(matches!(bytes, Cow::Owned(_)));
+        assert_eq!(&*bytes, &[6, 7, 8, 9, 10, 11, 18, 19, 20, 21, 22, 23]);
     }
 
     #[test]

@@ -679,7 +679,7 @@ impl ZarrArray {
     }
 }
 
-fn to_array_bytes(elements: Elements) -> std::result::Result<ArrayBytes<'static>, String> {
+fn to_array_bytes(elements: Elements<'_>) -> std::result::Result<ArrayBytes<'_>, String> {
     match elements {
         Elements::Fixed { bytes, .. } => Ok(ArrayBytes::new_flen(bytes)),
         Elements::Strings(strings) => {
