@@ -80,7 +80,7 @@ pub fn run(args: &ConvertArgs, storage: &StorageArgs, json: bool) -> anyhow::Res
     let stamps: Vec<SourceStamp> = inputs
         .sources
         .iter()
-        .map(|(location, bytes)| SourceStamp::of(location, bytes.len()))
+        .map(|(location, bytes)| SourceStamp::of_source(location, bytes.as_ref()))
         .collect();
     let plan = arco_engine::plan(inputs.reader.as_ref(), &stamps, &options)
         .context("planning the conversion")?;

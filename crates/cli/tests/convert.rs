@@ -368,6 +368,14 @@ fn converting_s3_to_s3_writes_the_root_metadata_last_and_resumes() {
     );
     assert!(store.get_bytes("zarr.json").unwrap().is_some());
     assert!(store.get_bytes(".arco/complete").unwrap().is_some());
+    // The remote input is recorded with the ETag the store gave for it.
+    let root: serde_json::Value =
+        serde_json::from_slice(&store.get_bytes("zarr.json").unwrap().unwrap()).unwrap();
+    let input = &root["attributes"]["arco:provenance"]["inputs"][0];
+    assert!(
+        input["etag"].as_str().is_some_and(|e| !e.is_empty()),
+        "{input}"
+    );
     let done = arco_zarr::ZarrStore::open("s3://arco/out/sub.zarr", &opts).unwrap();
     let got = done
         .read("/u", &Selection::all(&[10, 2, 9, 9]))

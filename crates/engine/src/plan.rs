@@ -201,6 +201,9 @@ pub struct SourceStamp {
     pub size: u64,
     /// Modification time (seconds since 1970, local files only).
     pub modified: Option<u64>,
+    /// The store's version of the object (an ETag), remote sources only.
+    #[serde(default)]
+    pub etag: Option<String>,
 }
 
 impl SourceStamp {
@@ -218,6 +221,15 @@ impl SourceStamp {
             location: location.to_string(),
             size,
             modified,
+            etag: None,
+        }
+    }
+
+    /// The stamp of an opened source: its size, and its ETag when the store gives one.
+    pub fn of_source(location: &str, source: &dyn arco_storage::ByteSource) -> Self {
+        SourceStamp {
+            etag: source.version(),
+            ..SourceStamp::of(location, source.len())
         }
     }
 }

@@ -11,20 +11,23 @@ use std::io::Read;
 const HASH_BUFFER: usize = 1 << 20;
 
 /// The provenance record of one input: `location`, `size` and `sha256` for
-/// local files; for remote ones `size` and `"etag": null` with a note, since
-/// the storage layer does not expose ETags yet.
-pub fn input_record(location: &str, size: u64) -> Result<Value> {
+/// local files; for remote ones `size` and the store's `etag` (reading a
+/// remote object whole only to hash it would double the transfer).
+pub fn input_record(location: &str, size: u64, etag: Option<&str>) -> Result<Value> {
     match arco_storage::Location::parse(location) {
         Ok(arco_storage::Location::Local(path)) => {
             let sha = sha256_file(&path)?;
             Ok(json!({ "location": location, "size": size, "sha256": sha }))
         }
-        _ => Ok(json!({
-            "location": location,
-            "size": size,
-            "etag": null,
-            "note": "etag unavailable: the storage layer does not expose it yet",
-        })),
+        _ => Ok(match etag {
+            Some(etag) => json!({ "location": location, "size": size, "etag": etag }),
+            None => json!({
+                "location": location,
+                "size": size,
+                "etag": null,
+                "note": "the store gave no ETag for this object",
+            }),
+        }),
     }
 }
 
@@ -94,12 +97,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("x.bin");
         std::fs::write(&p, b"abc").unwrap();
-        let r = input_record(p.to_str().unwrap(), 3).unwrap();
+        let r = input_record(p.to_str().unwrap(), 3, None).unwrap();
         assert_eq!(
             r["sha256"],
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
-        let r = input_record("s3://bucket/x.nc", 3).unwrap();
-        assert!(r["etag"].is_null() && r["note"].as_str().unwrap().contains("etag unavailable"));
+        let r = input_record("s3://bucket/x.nc", 3, None).unwrap();
+        assert!(r["etag"].is_null() && r["note"].as_str().unwrap().contains("no ETag"));
+        let r = input_record("s3://bucket/x.nc", 3, Some("\"abc\"")).unwrap();
+        assert_eq!(r["etag"], "\"abc\"");
     }
 }

@@ -142,6 +142,18 @@ pub fn convert(
     };
     // Resolve the destination (and refuse an existing one) before anything else.
     let target = resolve_target(&out.location, out.overwrite)?;
+    // Hash the inputs for the provenance on a thread of its own while the
+    // tasks run: one pass over each input, overlapped with the conversion.
+    let sources = plan.sources.clone();
+    let checksums = std::thread::Builder::new()
+        .name("arco-checksums".into())
+        .spawn(move || {
+            sources
+                .iter()
+                .map(|s| provenance::input_record(&s.location, s.size, s.etag.as_deref()))
+                .collect::<Result<Vec<_>>>()
+        })
+        .map_err(|e| Error::Options(format!("cannot start the checksum thread: {e}")))?;
     let tasks = plan.tasks();
     let rechunked: Vec<String> = plan
         .variables
@@ -329,11 +341,9 @@ pub fn convert(
         "recording the inputs' SHA-256",
     ));
     let mut root_attributes = plan.root_attributes.clone();
-    let inputs = plan
-        .sources
-        .iter()
-        .map(|s| provenance::input_record(&s.location, s.size))
-        .collect::<Result<Vec<_>>>()?;
+    let inputs = checksums
+        .join()
+        .map_err(|_| Error::Options("the checksum thread failed".into()))??;
     let options = serde_json::to_value(&plan.options).unwrap_or(serde_json::Value::Null);
     root_attributes.insert(
         "arco:provenance".into(),

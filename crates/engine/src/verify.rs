@@ -1688,6 +1688,7 @@ struct RecordedInput {
     location: Option<String>,
     size: Option<u64>,
     sha256: Option<String>,
+    etag: Option<String>,
 }
 
 /// The inputs listed in a provenance document: an array under `inputs` (or
@@ -1719,10 +1720,12 @@ fn recorded_inputs(provenance: &Json) -> Vec<RecordedInput> {
                     .trim_start_matches("sha256-")
                     .to_ascii_lowercase()
             });
+            let etag = text(&["etag"]);
             RecordedInput {
                 location,
                 size,
                 sha256,
+                etag,
             }
         })
         .collect()
@@ -1736,8 +1739,9 @@ fn file_name(location: &str) -> &str {
         .unwrap_or(location)
 }
 
-/// Compare the sources with the inputs recorded in `provenance`: sizes
-/// always, SHA-256 digests when `checksum` (reading every source in full).
+/// Compare the sources with the inputs recorded in `provenance`: sizes and
+/// (for object storage) ETags always, SHA-256 digests when `checksum`
+/// (reading every source in full).
 /// Each source is matched to a recorded input by location, else by file
 /// name, else by position when the counts agree.
 pub fn check_sources(
@@ -1785,6 +1789,12 @@ pub fn check_sources(
                     "size was {size} bytes at conversion, now {}",
                     src.len()
                 ));
+            }
+        }
+        // An object store's ETag changes with the object: checked without reading it.
+        if let (Some(want), Some(got)) = (&r.etag, src.version()) {
+            if *want != got {
+                problems.push(format!("ETag was {want} at conversion, now {got}"));
             }
         }
         if checksum && problems.is_empty() {

@@ -138,6 +138,10 @@ impl<S: ByteSource> ByteSource for BlockCache<S> {
         self.inner.len()
     }
 
+    fn version(&self) -> Option<String> {
+        self.inner.version()
+    }
+
     fn read_range(&self, range: Range<u64>) -> Result<Bytes> {
         check_range(self.location(), &range, self.len())?;
         if range.start == range.end {

@@ -123,6 +123,10 @@ impl<S: ByteSource> ByteSource for Counting<S> {
         self.inner.len()
     }
 
+    fn version(&self) -> Option<String> {
+        self.inner.version()
+    }
+
     fn read_range(&self, range: Range<u64>) -> Result<Bytes> {
         let out = self.inner.read_range(range)?;
         self.counter.record(1, out.len() as u64);

@@ -69,6 +69,13 @@ pub trait ByteSource: Send + Sync + std::fmt::Debug {
     /// Read exactly `range`; a range past the end is an [`Error::OutOfRange`].
     fn read_range(&self, range: Range<u64>) -> Result<Bytes>;
 
+    /// The store's identifier of this version of the object (an S3 or HTTP
+    /// ETag), when it gives one: recorded in provenance so that a changed
+    /// source can be noticed later.
+    fn version(&self) -> Option<String> {
+        None
+    }
+
     /// Read several ranges. Remote sources merge neighbouring ranges into fewer
     /// requests; the default reads them one by one.
     fn read_ranges(&self, ranges: &[Range<u64>]) -> Result<Vec<Bytes>> {
@@ -95,6 +102,10 @@ impl<T: ByteSource + ?Sized> ByteSource for Arc<T> {
     fn read_ranges(&self, ranges: &[Range<u64>]) -> Result<Vec<Bytes>> {
         (**self).read_ranges(ranges)
     }
+
+    fn version(&self) -> Option<String> {
+        (**self).version()
+    }
 }
 
 impl<T: ByteSource + ?Sized> ByteSource for Box<T> {
@@ -112,6 +123,10 @@ impl<T: ByteSource + ?Sized> ByteSource for Box<T> {
 
     fn read_ranges(&self, ranges: &[Range<u64>]) -> Result<Vec<Bytes>> {
         (**self).read_ranges(ranges)
+    }
+
+    fn version(&self) -> Option<String> {
+        (**self).version()
     }
 }
 

@@ -37,6 +37,7 @@ pub struct RemoteSource {
     store: Arc<dyn ObjectStore>,
     path: Path,
     len: u64,
+    etag: Option<String>,
     handle: Handle,
     kind: StoreKind,
     max_gap: u64,
@@ -74,6 +75,7 @@ impl RemoteSource {
             store,
             path,
             len: meta.size,
+            etag: meta.e_tag,
             handle,
             kind,
             max_gap: DEFAULT_MAX_GAP,
@@ -131,6 +133,11 @@ impl ByteSource for RemoteSource {
 
     fn len(&self) -> u64 {
         self.len
+    }
+
+    /// The ETag from the HEAD request at open.
+    fn version(&self) -> Option<String> {
+        self.etag.clone()
     }
 
     /// One GET request. Blocks the calling thread (see the module docs).
