@@ -3,8 +3,8 @@
 looks complete, and rerunning the same command finishes the work.
 
 Uses the ERA5-like input of scripts/memory_check.py (cached under
-target/arco-checks/). For each kill time K in --kill-after (default 1 s, then
-3 s):
+target/arco-checks/). For each kill time K in --kill-after (default 0.5 s,
+then 1.5 s):
 
     arco convert SRC DEST --layout timeseries --memory 64MiB      (SIGKILL after K s)
 
@@ -24,7 +24,7 @@ exit 1 on any failure.
 
 Usage:
     .peers-venv/bin/python scripts/interruption_check.py [--arco target/debug/arco]
-        [--kill-after 1,3] [--steps 48] [--memory 64MiB]
+        [--kill-after 0.5,1.5] [--steps 48] [--memory 64MiB]
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ def looks_complete(dest: str) -> list[str]:
 def main() -> int:
     ap = argparse.ArgumentParser(description="arco convert interruption check (see the module docstring)")
     ap.add_argument("--arco", default=os.path.join(REPO, "target/debug/arco"))
-    ap.add_argument("--kill-after", default="1,3", help="seconds before each SIGKILL, comma-separated")
+    ap.add_argument("--kill-after", default="0.5,1.5", help="seconds before each SIGKILL, comma-separated")
     ap.add_argument("--steps", type=int, default=48)
     ap.add_argument("--memory", default="64MiB")
     ap.add_argument("--layout", default="timeseries")
