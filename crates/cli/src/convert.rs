@@ -47,7 +47,7 @@ pub struct ConvertArgs {
     /// Target uncompressed shard size with --shard (capped by a task's share of --memory).
     #[arg(long, default_value = "128MiB", value_name = "SIZE")]
     pub shard_size: String,
-    /// Codec: zstd:LEVEL, blosc-zstd:LEVEL, blosc-lz4:LEVEL, gzip:LEVEL or none (default: zstd, byte-shuffled for numbers).
+    /// Codec: zstd:LEVEL, blosc-zstd:LEVEL, blosc-lz4:LEVEL, gzip:LEVEL or none (default: blosc-zstd:3 with byte shuffle for multi-byte numbers, zstd:3 otherwise).
     #[arg(long, value_name = "CODEC")]
     pub codec: Option<String>,
     /// Dimension to concatenate several sources along (default: their unlimited dimension, else time).
