@@ -144,6 +144,8 @@ pub fn convert(
     let target = resolve_target(&out.location, out.overwrite)?;
     // Hash the inputs for the provenance on a thread of its own while the
     // tasks run: one pass over each input, overlapped with the conversion.
+    // If a task fails, the handle is dropped and the thread finishes its
+    // bounded read on its own (the binary exits at once).
     let sources = plan.sources.clone();
     let checksums = std::thread::Builder::new()
         .name("arco-checksums".into())

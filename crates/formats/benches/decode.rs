@@ -5,33 +5,14 @@
 #![allow(clippy::unwrap_used)] // benchmark set-up, like test code
 
 use arco_core::{ChunkGrid, ChunkManifest, ChunkRef, CodecSpec, DType, Endian, Selection};
-use arco_storage::ByteSource;
-use bytes::Bytes;
+use arco_storage::MemSource;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use rayon::prelude::*;
 use std::hint::black_box;
 use std::io::Write;
-use std::ops::Range;
 
 const SIDE: u64 = 256; // chunk side
 const GRID: u64 = 8; // chunks per side: 64 chunks, 16 MiB of float32
-
-#[derive(Debug)]
-struct MemSource(Bytes);
-
-impl ByteSource for MemSource {
-    fn location(&self) -> &str {
-        "mem://bench"
-    }
-    fn len(&self) -> u64 {
-        self.0.len() as u64
-    }
-    fn read_range(&self, r: Range<u64>) -> arco_storage::Result<Bytes> {
-        Ok(Bytes::copy_from_slice(
-            &self.0[r.start as usize..r.end as usize],
-        ))
-    }
-}
 
 fn setup() -> (MemSource, ChunkManifest, Vec<Vec<u8>>) {
     let n = SIDE * GRID;
@@ -75,7 +56,7 @@ fn setup() -> (MemSource, ChunkManifest, Vec<Vec<u8>>) {
         chunks,
         fill_bytes: None,
     };
-    (MemSource(Bytes::from(data)), m, stored)
+    (MemSource::new("mem://bench", data), m, stored)
 }
 
 fn floor_one(z: &[u8]) -> Vec<u8> {

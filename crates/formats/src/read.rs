@@ -1024,18 +1024,27 @@ mod tests {
             })
     }
 
+    /// A seed-chosen set of grid positions to leave out of the manifest.
+    fn skipped_chunks(shape: &[u64], chunk: &[u64], seed: u64) -> Vec<Vec<u64>> {
+        let grid = ChunkGrid::new(shape.to_vec(), chunk.to_vec()).unwrap();
+        let per: Vec<Vec<u64>> = grid
+            .grid_shape()
+            .iter()
+            .map(|&n| (0..n).collect())
+            .collect();
+        arco_core::chunks::cartesian(&per)
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| (seed >> (i % 64)) & 5 == 5)
+            .map(|(_, c)| c)
+            .collect()
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(200))]
         #[test]
         fn random_selections_match_brute_force((shape, chunk, sel, clipped, seed) in dims_and_selection()) {
-            let grid = ChunkGrid::new(shape.clone(), chunk.clone()).unwrap();
-            let per: Vec<Vec<u64>> = grid.grid_shape().iter().map(|&n| (0..n).collect()).collect();
-            let skip: Vec<Vec<u64>> = arco_core::chunks::cartesian(&per)
-                .into_iter()
-                .enumerate()
-                .filter(|(i, _)| (seed >> (i % 64)) & 5 == 5)
-                .map(|(_, c)| c)
-                .collect();
+            let skip = skipped_chunks(&shape, &chunk, seed);
             let (src, m) = build(&shape, &chunk, &skip, clipped, Endian::Little);
             let got = read_selection(&src, &m, &sel).unwrap();
             prop_assert_eq!(got.shape, sel.shape());
@@ -1049,14 +1058,7 @@ mod tests {
             batch in 1usize..64,
         ) {
             // Raw (clipped, NetCDF-3 style) chunks, as contiguous variables are.
-            let grid = ChunkGrid::new(shape.clone(), chunk.clone()).unwrap();
-            let per: Vec<Vec<u64>> = grid.grid_shape().iter().map(|&n| (0..n).collect()).collect();
-            let skip: Vec<Vec<u64>> = arco_core::chunks::cartesian(&per)
-                .into_iter()
-                .enumerate()
-                .filter(|(i, _)| (seed >> (i % 64)) & 5 == 5)
-                .map(|(_, c)| c)
-                .collect();
+            let skip = skipped_chunks(&shape, &chunk, seed);
             let (src, m) = build(&shape, &chunk, &skip, true, Endian::Big);
             let opts = ReadOptions { max_batch_bytes: batch, raw_piece_bytes: piece * 4 };
             let got = read_selection_with(&src, &m, &sel, &opts).unwrap();
