@@ -7,7 +7,11 @@
 #     ${ARCO_PEERS_VENV:-<repo>/.peers-venv}
 # exactly the versions pinned in scripts/peers-constraints.txt:
 #     numpy xarray netCDF4 h5py h5netcdf hdf5plugin scipy pandas cftime
-#     moto[server] boto3 zarr numcodecs dask[array] s3fs
+#     moto[server] boto3 zarr numcodecs dask[array] s3fs pystac rasterio rioxarray
+#     pyproj (arco-crs: crates/crs/tests/pyproj_judge.rs)
+#     stac-api-validator pypgstac[psycopg] (arco-server: scripts/stac_api_check.sh)
+#     kerchunk fastparquet ujson (arco virtualize: scripts/interop_virtual.py)
+#     cfgrib eccodes (GRIB: scripts/interop_grib.py, make_grib_fixtures.py)
 # Later issues add their peers (zarr, kerchunk, rasterio, eccodes, ...) here;
 # the tested full recipe is /work/shared/tools/peers-setup.sh.
 #
@@ -38,7 +42,11 @@
 # Python bindings use Debian's libeccodes (2.28 on bookworm) instead:
 #   echo 'import os; os.environ.setdefault("FINDLIBS_DISABLE_PACKAGE", "yes")' \
 #       > "$SITE/zz_peers_findlibs.pth"
-# Not needed yet: eccodes is not installed by this script.
+# This script installs eccodes (group "grib") but does NOT drop that .pth:
+# without Debian's libeccodes the bindings use the wheel's library, and the
+# GRIB judge (scripts/interop_grib.py) keeps pyproj out of its ecCodes
+# process instead (it hands cfgrib's backend class to xarray directly, so
+# rioxarray is never loaded, and runs pyproj in a child process).
 set -uo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -59,9 +67,15 @@ GROUPS_SPEC=(
   "core|numpy xarray netCDF4 h5py h5netcdf hdf5plugin scipy pandas cftime"
   "moto|moto[server] boto3"
   "zarr|zarr numcodecs dask[array] s3fs"
+  "stac|pystac"
+  "raster|rasterio rioxarray"
+  "crs|pyproj"
+  "stacapi|stac-api-validator pypgstac[psycopg]"
+  "virtual|kerchunk fastparquet ujson"
+  "grib|cfgrib eccodes"
 )
 # import names checked by the fast path and at the end
-IMPORTS="numpy xarray netCDF4 h5py h5netcdf hdf5plugin scipy pandas cftime moto boto3 werkzeug flask zarr numcodecs dask s3fs"
+IMPORTS="numpy xarray netCDF4 h5py h5netcdf hdf5plugin scipy pandas cftime moto boto3 werkzeug flask zarr numcodecs dask s3fs pystac rasterio rioxarray pyproj stac_api_validator pypgstac psycopg kerchunk fastparquet ujson cfgrib eccodes"
 
 # ---------------------------------------------------------------- 1. apt (optional)
 APT_PKGS=(netcdf-bin hdf5-tools)
@@ -139,7 +153,7 @@ log "versions:"
 "$PY" - <<'EOF' 2>/dev/null
 import importlib.metadata as m
 for n in ["numpy", "xarray", "netCDF4", "h5py", "h5netcdf", "hdf5plugin", "scipy",
-          "pandas", "cftime", "moto", "boto3", "zarr", "numcodecs", "dask", "s3fs"]:
+          "pandas", "cftime", "moto", "boto3", "zarr", "numcodecs", "dask", "s3fs", "pystac", "rasterio", "rioxarray", "pyproj", "cfgrib", "eccodes", "stac-api-validator", "pypgstac", "kerchunk", "fastparquet", "ujson"]:
     try:
         v = m.version(n)
     except Exception:

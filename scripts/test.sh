@@ -26,6 +26,10 @@ PY="$ARCO_PEERS_VENV/bin/python"
 ARCO=target/debug/arco
 status=0
 "$PY" scripts/interop.py --arco "$ARCO" || status=1
+echo "== GeoTIFF: arco against rasterio and rioxarray"
+"$PY" scripts/interop_tiff.py --arco "$ARCO" || status=1
+echo "== GRIB: arco against cfgrib and ecCodes"
+"$PY" scripts/interop_grib.py --arco "$ARCO" || status=1
 echo "== convert: xarray.open_zarr(out) == xarray.open_dataset(src), verify, S3, Zarr v2"
 "$PY" scripts/interop_convert.py --arco "$ARCO" || status=1
 echo "== convert: many files along a dimension, and every refusal"
@@ -34,4 +38,8 @@ echo "== convert: peak memory within --memory"
 "$PY" scripts/memory_check.py --arco "$ARCO" || status=1
 echo "== convert: a killed run leaves nothing that looks complete, and resumes"
 "$PY" scripts/interruption_check.py --arco "$ARCO" || status=1
+echo "== virtualize: kerchunk JSON and Parquet read by xarray through fsspec == the sources; vs kerchunk"
+"$PY" scripts/interop_virtual.py --arco "$ARCO" || status=1
+echo "== STAC API: stac-api-validator on arco serve, embedded and pgstac backends"
+bash scripts/stac_api_check.sh --arco "$ARCO" || status=1
 exit $status

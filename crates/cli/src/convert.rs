@@ -66,6 +66,11 @@ pub struct ConvertArgs {
     /// Replace an existing output (a local one only once the new one is complete).
     #[arg(long)]
     pub overwrite: bool,
+    /// Do not describe the output in STAC (by default `.stac/collection.json` and `.stac/item.json` inside the store).
+    #[arg(long)]
+    pub no_stac: bool,
+    #[command(flatten)]
+    pub stac: crate::catalog::StacArgs,
 }
 
 /// Run `arco convert`.
@@ -95,6 +100,11 @@ pub fn run(args: &ConvertArgs, storage: &StorageArgs, json: bool) -> anyhow::Res
         fail_after_tasks: std::env::var("ARCO_TEST_FAIL_AFTER_TASKS")
             .ok()
             .and_then(|v| v.trim().parse().ok()),
+        stac: (!args.no_stac).then(|| arco_engine::StacOptions {
+            datetime: args.stac.datetime,
+            statistics: args.stac.statistics(),
+            license: args.stac.license.clone(),
+        }),
     };
 
     let show = Reporter::new(json);

@@ -4,13 +4,16 @@
 //! output, and the mapping of errors to exit codes (0 ok, 1 failure, 2 usage).
 //! Everything it does is reachable from the library crates.
 
+mod catalog;
 mod convert;
 mod dump;
 mod inspect;
 mod npy;
 mod output;
+mod serve;
 mod source;
 mod verify;
+mod virtualize;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -42,6 +45,12 @@ enum Command {
     Convert(convert::ConvertArgs),
     /// Compare every value and attribute of the sources with a converted output.
     Verify(verify::VerifyArgs),
+    /// Describe datasets in a static STAC catalog (extents, datacube, units, coded values, provenance), validated offline with --check.
+    Catalog(catalog::CatalogArgs),
+    /// Serve a STAC API (search with CQL2 filters) over catalogs, or over a pgstac database.
+    Serve(serve::ServeArgs),
+    /// Write kerchunk references (JSON or Parquet) that read the sources as virtual Zarr, without copying data.
+    Virtualize(virtualize::VirtualizeArgs),
 }
 
 fn main() -> ExitCode {
@@ -52,6 +61,9 @@ fn main() -> ExitCode {
         Command::Dump(args) => dump::run(&args, &cli.storage, json),
         Command::Convert(args) => convert::run(&args, &cli.storage, json),
         Command::Verify(args) => verify::run(&args, &cli.storage, json),
+        Command::Catalog(args) => catalog::run(&args, &cli.storage, json),
+        Command::Serve(args) => serve::run(&args, &cli.storage, json),
+        Command::Virtualize(args) => virtualize::run(&args, &cli.storage, json),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -7,7 +7,13 @@
 //! assembled selection.
 //!
 //! Built in: deflate, shuffle, fletcher32, n-bit, scale-offset, zstd, lz4 (the
-//! HDF5 plugin framing), bzip2 and blosc (blosclz, lz4, zlib and zstd inside).
+//! HDF5 plugin framing), bzip2 and blosc (blosclz, lz4, zlib and zstd inside);
+//! for TIFF: LZW, PackBits, JPEG (8-bit, with shared tables and YCbCr to
+//! RGB), WebP, LERC, the horizontal and floating-point predictors, and
+//! de-interleaving of pixel-interleaved bands.
+//! For GRIB (editions 1 and 2): one message decoded to its field's values,
+//! with simple, complex, spatially differenced, IEEE, JPEG 2000, PNG and
+//! CCSDS packing (see the `grib` module).
 //! Not built in: szip/AEC and filters arco does not know; both are reported as
 //! [`Error::Unsupported`] with what to do.
 #![warn(missing_docs)]
@@ -15,8 +21,13 @@
 mod blosc;
 mod checksum;
 mod elements;
+mod grib;
+mod jpeg;
+mod lerc;
 mod packing;
 mod shuffle;
+mod tiff;
+mod webp;
 
 pub use checksum::fletcher32;
 pub use elements::decode_elements;
@@ -195,6 +206,60 @@ fn decode_stage(src: &[u8], stage: Stage<'_, '_>) -> Result<Vec<u8>> {
             })
         }
         CodecSpec::Fletcher32 => Ok(src[..verify_fletcher32(src, stage)?].to_vec()),
+        CodecSpec::Lzw => tiff::lzw(src, ctx.expected_bytes(), stage),
+        CodecSpec::PackBits => tiff::packbits(src, ctx.expected_bytes(), stage),
+        CodecSpec::Jpeg {
+            tables,
+            ycbcr_to_rgb,
+        } => jpeg::decode(src, tables.as_deref(), *ycbcr_to_rgb, stage),
+        CodecSpec::HorizontalDifferencing {
+            bits_per_sample,
+            samples_per_pixel,
+            row_pixels,
+            endian,
+        } => {
+            let mut buf = src.to_vec();
+            tiff::horizontal_differencing(
+                &mut buf,
+                *bits_per_sample,
+                *samples_per_pixel,
+                *row_pixels,
+                *endian,
+                stage,
+            )?;
+            Ok(buf)
+        }
+        CodecSpec::FloatingPointPredictor {
+            bytes_per_sample,
+            samples_per_pixel,
+            row_pixels,
+            endian,
+        } => tiff::floating_point_predictor(
+            src,
+            *bytes_per_sample,
+            *samples_per_pixel,
+            *row_pixels,
+            *endian,
+            stage,
+        ),
+        CodecSpec::Interleave {
+            samples,
+            element_size,
+        } => tiff::deinterleave(src, *samples, *element_size, stage),
+        CodecSpec::Grib { .. } => grib::decode(src, stage),
+        CodecSpec::Webp => webp::decode(src, ctx.elements, stage),
+        CodecSpec::Lerc => lerc::decode(src, ctx.endian, stage),
+        CodecSpec::UnsupportedTiffCompression {
+            compression,
+            compression_name,
+        } => Err(Error::Unsupported {
+            context: ctx.label.to_string(),
+            codec: format!("TIFF compression {compression} ({compression_name})"),
+            hint: "arco has no decoder for it; rewrite the file with a built-in compression, \
+                   for example `gdal_translate -co COMPRESS=DEFLATE in.tif out.tif` or \
+                   `rio cogeo create --cog-profile deflate in.tif out.tif`"
+                .into(),
+        }),
         other => Err(stage.unsupported(format!("codec {other:?}"))),
     }
 }

@@ -70,6 +70,123 @@ pub enum CodecSpec {
         /// Filter parameters as stored.
         params: Vec<u32>,
     },
+    /// TIFF LZW (compression 5): MSB-first codes of 9 to 12 bits with
+    /// libtiff's "early change".
+    Lzw,
+    /// PackBits run-length encoding (TIFF compression 32773).
+    PackBits,
+    /// Baseline JPEG (TIFF compression 7): one JPEG image per tile or strip,
+    /// decoded to 8-bit samples, pixel-interleaved.
+    Jpeg {
+        /// The `JPEGTables` tag: the quantisation and Huffman tables shared by
+        /// every tile (an abbreviated JPEG stream), when the file has one.
+        /// Serialized as base64.
+        #[serde(serialize_with = "serialize_base64")]
+        tables: Option<Vec<u8>>,
+        /// True when the stream holds YCbCr to convert to RGB (TIFF
+        /// photometric YCbCr, what GDAL writes with `PHOTOMETRIC=YCBCR`);
+        /// false keeps the components as stored.
+        ycbcr_to_rgb: bool,
+    },
+    /// TIFF predictor 2: each sample stored as the difference from the same
+    /// sample of the previous pixel in its row (wrapping integer arithmetic).
+    HorizontalDifferencing {
+        /// Bits per sample: 8, 16, 32 or 64.
+        bits_per_sample: u32,
+        /// Samples per pixel within a row (1 for planar-separate bands).
+        samples_per_pixel: u32,
+        /// Pixels per row: the tile width, or the image width for strips.
+        row_pixels: u64,
+        /// Byte order of the samples.
+        endian: Endian,
+    },
+    /// TIFF predictor 3 (floating point): each row's bytes regrouped by
+    /// significance (most significant bytes of every sample first), then
+    /// differenced byte by byte across pixels.
+    FloatingPointPredictor {
+        /// Bytes per sample: 2, 4 or 8.
+        bytes_per_sample: u32,
+        /// Samples per pixel within a row (1 for planar-separate bands).
+        samples_per_pixel: u32,
+        /// Pixels per row: the tile width, or the image width for strips.
+        row_pixels: u64,
+        /// Byte order of the decoded samples.
+        endian: Endian,
+    },
+    /// Pixel interleaving (TIFF planar configuration 1 with several samples
+    /// per pixel): encoding turns band-major `(samples, pixels)` into
+    /// pixel-major `(pixels, samples)`, like a Zarr v3 `transpose` codec that
+    /// moves the chunk's first axis last.
+    Interleave {
+        /// Samples (bands) per pixel.
+        samples: u32,
+        /// Bytes per sample.
+        element_size: usize,
+    },
+    /// WebP (TIFF compression 50001): one WebP image per tile, decoded to
+    /// 8-bit RGB or RGBA, pixel-interleaved.
+    Webp,
+    /// LERC (TIFF compression 34887): one LERC blob per tile (pixel-interleaved
+    /// when it holds several samples per pixel); pixels outside its validity
+    /// mask decode as NaN (floats) or 0 (integers), as libtiff does. A
+    /// deflate or zstd stage after it in encode order is LERC's optional
+    /// second compression (`LercParameters`).
+    Lerc,
+    /// One GRIB message (edition 1 or 2) holding one field, decoded to the
+    /// field's values (`float32`, or `float64` for 64-bit IEEE packing) in
+    /// the order the variable's coordinates describe: rows along `y` or
+    /// latitude and columns along `x` or longitude for 2-D grids (scanning
+    /// mode undone), the stored order for 1-D `values` grids; points the
+    /// bitmap marks absent, and missing values of complex packing, are NaN.
+    /// The chunk's bytes are the message from its first byte through the end
+    /// of the field's data section (the whole message unless it holds several
+    /// fields): the decoder needs nothing else.
+    Grib {
+        /// GRIB edition of the messages: 1 or 2.
+        edition: u8,
+        /// ecCodes' name of the packing (`grid_simple`, `grid_complex`,
+        /// `grid_complex_spatial_differencing`, `grid_ieee`, `grid_jpeg`,
+        /// `grid_png`, `grid_ccsds`, `spectral_complex`, ...), or `mixed`
+        /// when the variable's messages differ. Informative: every message
+        /// names its own packing and is decoded by it.
+        packing: String,
+    },
+    /// A TIFF compression arco does not decode; reading data through it is an
+    /// error naming it.
+    UnsupportedTiffCompression {
+        /// The TIFF `Compression` tag value.
+        compression: u32,
+        /// Its usual name, such as `LERC` or `JPEG-XL`.
+        compression_name: String,
+    },
+}
+
+/// Optional bytes as a base64 string (standard alphabet, padded).
+fn serialize_base64<S: serde::Serializer>(
+    bytes: &Option<Vec<u8>>,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let Some(bytes) = bytes else {
+        return s.serialize_none();
+    };
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for group in bytes.chunks(3) {
+        let b = [
+            group[0],
+            group.get(1).copied().unwrap_or(0),
+            group.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for k in 0..4 {
+            if k <= group.len() {
+                out.push(char::from(ALPHABET[((n >> (18 - 6 * k)) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    s.serialize_str(&out)
 }
 
 impl CodecSpec {
@@ -94,6 +211,22 @@ impl CodecSpec {
                 Some(n) => format!("unknown filter {id} ({n})"),
                 None => format!("unknown filter {id}"),
             },
+            CodecSpec::Lzw => "lzw".into(),
+            CodecSpec::PackBits => "packbits".into(),
+            CodecSpec::Jpeg {
+                ycbcr_to_rgb: true, ..
+            } => "jpeg(ycbcr)".into(),
+            CodecSpec::Jpeg { .. } => "jpeg".into(),
+            CodecSpec::HorizontalDifferencing { .. } => "predictor(horizontal)".into(),
+            CodecSpec::FloatingPointPredictor { .. } => "predictor(floating-point)".into(),
+            CodecSpec::Interleave { samples, .. } => format!("interleave({samples})"),
+            CodecSpec::Webp => "webp".into(),
+            CodecSpec::Lerc => "lerc".into(),
+            CodecSpec::Grib { edition, packing } => format!("grib{edition}({packing})"),
+            CodecSpec::UnsupportedTiffCompression {
+                compression,
+                compression_name,
+            } => format!("tiff compression {compression} ({compression_name})"),
         }
     }
 }
@@ -372,6 +505,24 @@ impl Selection {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn jpeg_tables_serialize_as_base64() {
+        let spec = |t: &[u8]| CodecSpec::Jpeg {
+            tables: Some(t.to_vec()),
+            ycbcr_to_rgb: true,
+        };
+        let json = serde_json::to_value(spec(b"Man")).unwrap();
+        assert_eq!(json["tables"], "TWFu");
+        assert_eq!(json["name"], "jpeg");
+        assert_eq!(serde_json::to_value(spec(b"Ma")).unwrap()["tables"], "TWE=");
+        assert_eq!(serde_json::to_value(spec(b"M")).unwrap()["tables"], "TQ==");
+        let none = CodecSpec::Jpeg {
+            tables: None,
+            ycbcr_to_rgb: false,
+        };
+        assert!(serde_json::to_value(none).unwrap()["tables"].is_null());
+    }
 
     #[test]
     fn parse_selection_with_negative_and_steps() {

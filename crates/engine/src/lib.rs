@@ -45,7 +45,7 @@ pub use plan::{
     plan, CodecChoice, ConvertOptions, Plan, SourceStamp, Stage, Strategy, Task, VarPlan,
 };
 pub use progress::Progress;
-pub use run::{convert, OutputOptions, Summary};
+pub use run::{convert, OutputOptions, StacOptions, Summary};
 
 /// Errors planning or running a conversion, in the user's terms.
 #[derive(Debug, thiserror::Error)]
@@ -78,6 +78,14 @@ pub enum Error {
         region: String,
         /// What the writer said.
         source: Box<arco_zarr::Error>,
+    },
+    /// The output could not be described in STAC.
+    #[error("{location}: STAC description: {message}")]
+    Catalog {
+        /// Output location.
+        location: String,
+        /// What went wrong.
+        message: String,
     },
     /// The destination cannot be used as asked.
     #[error("{location}: {message}")]

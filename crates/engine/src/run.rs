@@ -57,6 +57,22 @@ pub struct OutputOptions {
     /// Test hook: fail once this many tasks have completed in this run
     /// (the CLI sets it from `ARCO_TEST_FAIL_AFTER_TASKS`).
     pub fail_after_tasks: Option<u64>,
+    /// Describe the output in STAC (`.stac/collection.json` and
+    /// `.stac/item.json` inside the store), or not.
+    pub stac: Option<StacOptions>,
+}
+
+/// How `convert` describes its output in STAC.
+#[derive(Debug, Clone, Default)]
+pub struct StacOptions {
+    /// The item's datetime when the data have no time coordinate (and no
+    /// ACDD time coverage); without it such an item gets the conversion
+    /// time, and a note says so.
+    pub datetime: Option<chrono::DateTime<chrono::Utc>>,
+    /// Band statistics (reading small data variables back).
+    pub statistics: arco_catalog::StatisticsMode,
+    /// Collection license (SPDX id); default: the data's own, else `other`.
+    pub license: Option<arco_catalog::License>,
 }
 
 impl OutputOptions {
@@ -68,6 +84,7 @@ impl OutputOptions {
             overwrite: false,
             command: std::env::args().collect(),
             fail_after_tasks: None,
+            stac: Some(StacOptions::default()),
         }
     }
 }
@@ -368,6 +385,12 @@ pub fn convert(
     })?;
     // Consolidated metadata: readers open the whole hierarchy with one read.
     ctx.store.consolidate()?;
+    if let Some(stac) = &out.stac {
+        progress(Progress::phase("stac", "describing the output in STAC"));
+        for (name, bytes) in stac_documents(&store_location, out, format, stac, progress)? {
+            ctx.store.put_bytes(&name, &bytes)?;
+        }
+    }
     ctx.store.put_bytes(
         ".arco/complete",
         serde_json::json!({ "plan": plan.hash, "finished": provenance::now_iso() })
@@ -677,6 +700,64 @@ fn has_content(target: &Target, store: &ZarrStore) -> Result<bool> {
             false
         }
     })
+}
+
+/// The STAC Collection and Item of the output being published, read back
+/// from the store at `store_location` (the partial output), named after
+/// the final location: `(key, bytes)` pairs to put into the store.
+fn stac_documents(
+    store_location: &str,
+    out: &OutputOptions,
+    format: ZarrFormat,
+    stac: &StacOptions,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Result<Vec<(String, Vec<u8>)>> {
+    use arco_catalog::{AssetKind, AssetSpec, CollectionSpec, DescribeOptions};
+    let catalog_error = |e: arco_catalog::Error| Error::Catalog {
+        location: out.location.clone(),
+        message: e.to_string(),
+    };
+    let reader =
+        arco_formats::open_zarr(store_location, &out.open).map_err(|e| Error::Catalog {
+            location: out.location.clone(),
+            message: format!("cannot read the output back: {e}"),
+        })?;
+    let options = DescribeOptions {
+        null_geometry: true,
+        statistics: stac.statistics,
+        datetime: Some(stac.datetime.unwrap_or_else(chrono::Utc::now)),
+        ..DescribeOptions::default()
+    };
+    let description =
+        arco_catalog::describe(reader.as_ref(), &out.location, &options).map_err(catalog_error)?;
+    for note in &description.notes {
+        progress(Progress::phase("note", format!("STAC: {note}")));
+    }
+    if description.temporal.is_none() && stac.datetime.is_none() {
+        progress(Progress::phase(
+            "note",
+            "STAC: the data have no time coordinate; the item's datetime is the conversion \
+             time (give one with --datetime)",
+        ));
+    }
+    let mut item = description.item().map_err(catalog_error)?;
+    let version = match format {
+        ZarrFormat::V2 => 2,
+        _ => 3,
+    };
+    description
+        .add_asset(
+            &mut item,
+            "zarr",
+            &AssetSpec::new("../", AssetKind::Zarr { version }),
+        )
+        .map_err(catalog_error)?;
+    let mut spec = CollectionSpec::new(item.id.clone());
+    spec.license = stac.license.clone();
+    spec.assets_from_single_item = true;
+    let collection =
+        arco_catalog::collection_from(&spec, std::slice::from_ref(&item)).map_err(catalog_error)?;
+    arco_catalog::embedded_documents(&collection, &item).map_err(catalog_error)
 }
 
 /// Rename `partial` to `dest`, moving an old `dest` aside first and deleting it after.

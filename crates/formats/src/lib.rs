@@ -18,7 +18,7 @@ use arco_storage::DynSource;
 #[non_exhaustive]
 pub enum Error {
     /// The format was not recognised.
-    #[error("{location}: unknown format (first bytes {magic}); arco reads NetCDF-3, NetCDF-4 and HDF5 files")]
+    #[error("{location}: unknown format (first bytes {magic}); arco reads NetCDF-3, NetCDF-4, HDF5, GeoTIFF (TIFF, COG, BigTIFF) and GRIB (editions 1 and 2) files")]
     UnknownFormat {
         /// Path or URL.
         location: String,
@@ -31,6 +31,12 @@ pub enum Error {
     /// HDF5 reader error.
     #[error(transparent)]
     Hdf5(#[from] arco_hdf5::Error),
+    /// GeoTIFF reader error.
+    #[error(transparent)]
+    GeoTiff(#[from] arco_geotiff::Error),
+    /// GRIB reader error.
+    #[error(transparent)]
+    Grib(#[from] arco_grib::Error),
     /// Codec error.
     #[error(transparent)]
     Codec(#[from] arco_codecs::Error),
@@ -138,6 +144,60 @@ impl Reader for H5Reader {
     }
 }
 
+struct TiffReader {
+    source: DynSource,
+    file: arco_geotiff::TiffFile,
+}
+
+impl Reader for TiffReader {
+    fn dataset(&self) -> &Dataset {
+        self.file.dataset()
+    }
+    fn manifest(&self, variable: &str) -> Result<ChunkManifest> {
+        Ok(self.file.manifest(variable)?)
+    }
+    fn read(&self, variable: &str, selection: &Selection) -> Result<NdArray> {
+        let m = self.manifest(variable)?;
+        read::read_selection(self.source.as_ref(), &m, selection)
+    }
+    fn read_with(
+        &self,
+        variable: &str,
+        selection: &Selection,
+        options: &read::ReadOptions,
+    ) -> Result<NdArray> {
+        let m = self.manifest(variable)?;
+        read::read_selection_with(self.source.as_ref(), &m, selection, options)
+    }
+}
+
+struct GribReader {
+    source: DynSource,
+    file: arco_grib::GribFile,
+}
+
+impl Reader for GribReader {
+    fn dataset(&self) -> &Dataset {
+        self.file.dataset()
+    }
+    fn manifest(&self, variable: &str) -> Result<ChunkManifest> {
+        Ok(self.file.manifest(variable)?)
+    }
+    fn read(&self, variable: &str, selection: &Selection) -> Result<NdArray> {
+        let m = self.manifest(variable)?;
+        read::read_selection(self.source.as_ref(), &m, selection)
+    }
+    fn read_with(
+        &self,
+        variable: &str,
+        selection: &Selection,
+        options: &read::ReadOptions,
+    ) -> Result<NdArray> {
+        let m = self.manifest(variable)?;
+        read::read_selection_with(self.source.as_ref(), &m, selection, options)
+    }
+}
+
 /// A Zarr v2 or v3 hierarchy (what `arco convert` writes) read as a dataset.
 struct ZarrReader {
     store: arco_zarr::ZarrStore,
@@ -195,6 +255,14 @@ pub fn open(source: DynSource) -> Result<Box<dyn Reader>> {
     if arco_hdf5::is_hdf5(&magic) {
         let file = arco_hdf5::H5File::open(source.clone())?;
         return Ok(Box::new(H5Reader { source, file }));
+    }
+    if arco_geotiff::is_tiff(&magic) {
+        let file = arco_geotiff::TiffFile::open(source.clone())?;
+        return Ok(Box::new(TiffReader { source, file }));
+    }
+    if arco_grib::is_grib(&magic) {
+        let file = arco_grib::GribFile::open(source.clone())?;
+        return Ok(Box::new(GribReader { source, file }));
     }
     Err(Error::UnknownFormat {
         location: source.location().to_string(),

@@ -1,0 +1,206 @@
+//! `arco virtualize`: sources to kerchunk references (a virtual Zarr).
+//!
+//! Opens the sources (several are concatenated along `--concat-dim`),
+//! builds the references with `arco-virtual` and writes kerchunk JSON or
+//! the kerchunk Parquet folder, chosen by `--to` or DEST's extension. No
+//! chunk is copied: the references point into the sources.
+
+use crate::output::{human_bytes, print_json};
+use crate::source::{expand, open_source, StorageArgs};
+use anyhow::{bail, Context};
+use arco_formats::Reader;
+use arco_virtual::{Input, Options, Source};
+use std::path::Path;
+
+/// Arguments of `arco virtualize`.
+#[derive(Debug, clap::Args)]
+pub struct VirtualizeArgs {
+    /// Source files or URLs (globs like 'data/tas_*.nc' are expanded, sorted), then the destination (.json, or .parq/.parquet for a Parquet folder).
+    #[arg(required = true, num_args = 2..)]
+    pub paths: Vec<String>,
+    /// Output format (default: from DEST's extension: .json is kerchunk, .parq or .parquet kerchunk-parquet).
+    #[arg(long, value_name = "FORMAT", value_parser = ["kerchunk", "kerchunk-parquet"])]
+    pub to: Option<String>,
+    /// Dimension to concatenate several sources along (default: their unlimited dimension, else time).
+    #[arg(long, value_name = "DIM")]
+    pub concat_dim: Option<String>,
+    /// Inline chunks stored in fewer bytes (and whole arrays smaller than this); 0 inlines only what must be.
+    #[arg(long, default_value = "500", value_name = "BYTES")]
+    pub inline_threshold: String,
+    /// References per Parquet file (kerchunk-parquet).
+    #[arg(long, default_value_t = arco_virtual::DEFAULT_RECORD_SIZE, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub record_size: u64,
+    /// Most decoded bytes inlined for one variable whose chunks references cannot express (filters without a numcodecs codec, chunks that skipped a filter, fill chunks).
+    #[arg(long, default_value = "16MiB", value_name = "BYTES")]
+    pub max_decoded_inline: String,
+    /// Leave these variables out (names or paths, comma separated or repeated).
+    #[arg(long, value_name = "VAR,...", value_delimiter = ',')]
+    pub drop: Vec<String>,
+    /// Replace an existing output.
+    #[arg(long)]
+    pub overwrite: bool,
+}
+
+/// Run `arco virtualize`.
+pub fn run(args: &VirtualizeArgs, storage: &StorageArgs, json: bool) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let (dest, sources) = match args.paths.split_last() {
+        Some((d, s)) if !s.is_empty() => (d.clone(), s.to_vec()),
+        _ => bail!("give at least one source and the destination"),
+    };
+    let format = output_format(args.to.as_deref(), &dest)?;
+    let dest_path = match arco_storage::Location::parse(&dest)? {
+        arco_storage::Location::Local(p) => p,
+        _ => bail!("{dest}: virtualize writes references to a local path for now; write them here and upload the file"),
+    };
+    let options = Options {
+        inline_threshold: bytes_or_zero(&args.inline_threshold).context("--inline-threshold")?,
+        max_decoded_inline: bytes_or_zero(&args.max_decoded_inline)
+            .context("--max-decoded-inline")?,
+        drop: args.drop.clone(),
+        command: std::env::args().collect(),
+    };
+
+    let sources = expand(&sources)?;
+    let mut runtimes = Vec::new();
+    let mut opened: Vec<Source> = Vec::new();
+    let mut readers: Vec<(String, Box<dyn Reader>)> = Vec::new();
+    for s in &sources {
+        let (bytes, _counter, runtime) = open_source(s, storage)?;
+        let reader =
+            arco_formats::open(bytes.clone()).with_context(|| format!("cannot open {s}"))?;
+        opened.push(Source {
+            location: s.clone(),
+            bytes,
+        });
+        readers.push((s.clone(), reader));
+        runtimes.extend(runtime);
+    }
+    let built = if readers.len() == 1 {
+        let Some((_, reader)) = readers.pop() else {
+            bail!("no source");
+        };
+        arco_virtual::build(Input::Single(reader.as_ref()), &opened, &options)
+    } else {
+        let opts = arco_formats::concat::ConcatOptions {
+            dim: args.concat_dim.clone(),
+        };
+        let joined = arco_formats::concat::concat(readers, &opts)?;
+        arco_virtual::build(Input::Concat(&joined), &opened, &options)
+    };
+    let (refs, summary) = built.with_context(|| format!("virtualizing into {dest}"))?;
+
+    let (bytes_written, files) = match format {
+        Format::Json => (
+            arco_virtual::json::write(&refs, &dest_path, args.overwrite)
+                .with_context(|| format!("writing {dest}"))?,
+            1,
+        ),
+        Format::Parquet => {
+            let s =
+                arco_virtual::parquet::write(&refs, &dest_path, args.record_size, args.overwrite)
+                    .with_context(|| format!("writing {dest}"))?;
+            (s.bytes, s.files + 1)
+        }
+    };
+    drop(runtimes);
+    let seconds = started.elapsed().as_secs_f64();
+    if json {
+        let mut v = serde_json::to_value(&summary)?;
+        if let Some(m) = v.as_object_mut() {
+            m.insert("output".into(), dest.clone().into());
+            m.insert("format".into(), format.name().into());
+            m.insert("sources".into(), sources.len().into());
+            m.insert("bytes_written".into(), bytes_written.into());
+            m.insert("files".into(), files.into());
+            m.insert("seconds".into(), seconds.into());
+        }
+        print_json(&v)?;
+    } else {
+        println!(
+            "{dest}: {} arrays, {} references ({} byte ranges over {}, {} inlined, {}), {} written, {seconds:.2} s",
+            summary.variables,
+            summary.references,
+            summary.ranges,
+            human_bytes(summary.referenced_bytes),
+            summary.inlined,
+            human_bytes(summary.inlined_bytes),
+            human_bytes(bytes_written),
+        );
+        for d in &summary.decoded {
+            eprintln!("note: {d}");
+        }
+        for d in &summary.dropped {
+            eprintln!("note: {d} left out (--drop)");
+        }
+    }
+    Ok(())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Json,
+    Parquet,
+}
+
+impl Format {
+    fn name(self) -> &'static str {
+        match self {
+            Format::Json => "kerchunk",
+            Format::Parquet => "kerchunk-parquet",
+        }
+    }
+}
+
+/// A byte size like `500`, `4KiB`, or `0`.
+fn bytes_or_zero(s: &str) -> anyhow::Result<u64> {
+    if s.trim() == "0" {
+        return Ok(0);
+    }
+    Ok(arco_engine::parse_bytes(s)?)
+}
+
+/// `--to`, else DEST's extension.
+fn output_format(to: Option<&str>, dest: &str) -> anyhow::Result<Format> {
+    match to {
+        Some("kerchunk") => return Ok(Format::Json),
+        Some("kerchunk-parquet") => return Ok(Format::Parquet),
+        Some(other) => bail!("unknown output format {other}; use kerchunk or kerchunk-parquet"),
+        None => {}
+    }
+    let ext = Path::new(dest.trim_end_matches('/'))
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    match ext.as_deref() {
+        Some("json") => Ok(Format::Json),
+        Some("parq") | Some("parquet") => Ok(Format::Parquet),
+        _ => bail!(
+            "{dest}: cannot tell the output format from the name; end it in .json (kerchunk) or .parq (kerchunk-parquet), or pass --to"
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn the_format_follows_the_extension_unless_given() {
+        assert_eq!(output_format(None, "a/refs.json").unwrap(), Format::Json);
+        assert_eq!(output_format(None, "refs.PARQ/").unwrap(), Format::Parquet);
+        assert_eq!(
+            output_format(None, "refs.parquet").unwrap(),
+            Format::Parquet
+        );
+        assert_eq!(
+            output_format(Some("kerchunk-parquet"), "refs.json").unwrap(),
+            Format::Parquet
+        );
+        let e = output_format(None, "refs.zarr").unwrap_err().to_string();
+        assert!(e.contains("--to"), "{e}");
+        assert_eq!(bytes_or_zero("0").unwrap(), 0);
+        assert_eq!(bytes_or_zero("1KiB").unwrap(), 1024);
+    }
+}
