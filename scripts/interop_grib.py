@@ -46,6 +46,13 @@ Exit code 1 if anything failed.
 
 from __future__ import annotations
 
+import os
+
+# ecCodes 2.50 from the eccodes wheel (the venv's .pth defaults processes to
+# Debian's older libeccodes, see scripts/setup-peers.sh): this script keeps
+# pyproj out of its own process, so the wheel's PROJ cannot clash.
+os.environ["FINDLIBS_DISABLE_PACKAGE"] = "no"
+
 import argparse
 import json
 import math

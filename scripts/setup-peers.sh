@@ -31,22 +31,18 @@
 # script returns without calling pip. Otherwise an existing venv is reused and
 # pip only installs what is missing or at another version.
 #
-# ecCodes note (kept from the shared recipe for when GRIB peers are added):
-# the PyPI "eccodes" package pulls the binary wheels eccodeslib/eckitlib.
-# findlibs preloads all of eckit's shared objects with RTLD_GLOBAL, which
-# brings a second PROJ into the global symbol scope and makes any process that
-# also loads pyproj/rasterio (xarray loads the rioxarray backend whenever it
-# guesses an engine) crash at exit with "double free or corruption" (seen with
-# eccodes 2.50.0 / eckitlib 2.5.0.33). The shared recipe therefore drops a .pth
-# into the venv that sets FINDLIBS_DISABLE_PACKAGE=yes by default, so the
-# Python bindings use Debian's libeccodes (2.28 on bookworm) instead:
-#   echo 'import os; os.environ.setdefault("FINDLIBS_DISABLE_PACKAGE", "yes")' \
-#       > "$SITE/zz_peers_findlibs.pth"
-# This script installs eccodes (group "grib") but does NOT drop that .pth:
-# without Debian's libeccodes the bindings use the wheel's library, and the
-# GRIB judge (scripts/interop_grib.py) keeps pyproj out of its ecCodes
-# process instead (it hands cfgrib's backend class to xarray directly, so
-# rioxarray is never loaded, and runs pyproj in a child process).
+# ecCodes note: the PyPI "eccodes" package pulls the binary wheels
+# eccodeslib/eckitlib. findlibs preloads all of eckit's shared objects with
+# RTLD_GLOBAL, which brings a second PROJ into the global symbol scope and
+# makes any process that also loads pyproj/rasterio (xarray loads the
+# rioxarray backend, and cfgrib's, whenever it guesses an engine) crash at
+# exit with "double free or corruption" (eccodes 2.50.0 / eckitlib 2.5.0.33).
+# So, as the shared recipe does, this script installs Debian's libeccodes
+# (always, not only with PEERS_SKIP_APT=0) and drops a .pth into the venv
+# that sets FINDLIBS_DISABLE_PACKAGE=yes by default: the Python bindings use
+# Debian's library. The GRIB judge (scripts/interop_grib.py) and its fixture
+# script set FINDLIBS_DISABLE_PACKAGE=no for the wheel's ecCodes 2.50 (the
+# judge's expectations are 2.50's) and keep pyproj out of that process.
 set -uo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -95,6 +91,15 @@ if [ "$PEERS_SKIP_APT" != 1 ]; then
   fi
 fi
 
+# ecCodes from Debian for every process but the GRIB judge (see the note above).
+if ! ldconfig -p 2>/dev/null | grep -q 'libeccodes.so'; then
+  log "apt: installing libeccodes0 libeccodes-data (see the ecCodes note)"
+  SUDO=; [ "$(id -u)" != 0 ] && SUDO=sudo
+  $SUDO apt-get update -qq || log "apt-get update failed (continuing)"
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends libeccodes0 libeccodes-data \
+    || log "WARNING: libeccodes0 not installed: processes that guess xarray engines may crash at exit"
+fi
+
 # ---------------------------------------------------------------- 2. venv
 if [ ! -x "$PEERS_VENV/bin/python" ]; then
   log "creating venv $PEERS_VENV"
@@ -102,6 +107,9 @@ if [ ! -x "$PEERS_VENV/bin/python" ]; then
 fi
 PY=$PEERS_VENV/bin/python
 PIP=("$PY" -m pip --disable-pip-version-check)
+# ecCodes workaround (see the note at the top), also on the fast path.
+SITE=$("$PY" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+echo 'import os; os.environ.setdefault("FINDLIBS_DISABLE_PACKAGE", "yes")' > "$SITE/zz_arco_findlibs.pth"
 
 want_stamp() {
   {
