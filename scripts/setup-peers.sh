@@ -10,8 +10,9 @@
 #     moto[server] boto3 zarr numcodecs dask[array] s3fs pystac rasterio rioxarray
 #     pyproj (arco-crs: crates/crs/tests/pyproj_judge.rs)
 #     stac-api-validator pypgstac[psycopg] (arco-server: scripts/stac_api_check.sh)
-#     kerchunk fastparquet ujson (arco virtualize: scripts/interop_virtual.py)
+#     kerchunk fastparquet ujson imagecodecs tifffile (arco virtualize: scripts/interop_virtual.py)
 #     cfgrib eccodes (GRIB: scripts/interop_grib.py, make_grib_fixtures.py)
+#     icechunk<2 (arco-icechunk: crates/icechunk/tests/python_interop.rs; 1.x reads spec version 1)
 # Later issues add their peers (zarr, kerchunk, rasterio, eccodes, ...) here;
 # the tested full recipe is /work/shared/tools/peers-setup.sh.
 #
@@ -67,11 +68,12 @@ GROUPS_SPEC=(
   "raster|rasterio rioxarray"
   "crs|pyproj"
   "stacapi|stac-api-validator pypgstac[psycopg]"
-  "virtual|kerchunk fastparquet ujson"
+  "virtual|kerchunk fastparquet ujson imagecodecs tifffile"
   "grib|cfgrib eccodes"
+  "icechunk|icechunk<2"
 )
 # import names checked by the fast path and at the end
-IMPORTS="numpy xarray netCDF4 h5py h5netcdf hdf5plugin scipy pandas cftime moto boto3 werkzeug flask zarr numcodecs dask s3fs pystac rasterio rioxarray pyproj stac_api_validator pypgstac psycopg kerchunk fastparquet ujson cfgrib eccodes"
+IMPORTS="numpy xarray netCDF4 h5py h5netcdf hdf5plugin scipy pandas cftime moto boto3 werkzeug flask zarr numcodecs dask s3fs pystac rasterio rioxarray pyproj stac_api_validator pypgstac psycopg kerchunk fastparquet ujson cfgrib eccodes icechunk imagecodecs tifffile"
 
 # ---------------------------------------------------------------- 1. apt (optional)
 APT_PKGS=(netcdf-bin hdf5-tools)

@@ -9,7 +9,9 @@
 #      (scripts/pgstac.sh), `arco serve --pgstac URL CATALOG` (loads, then
 #      serves), then the validator; then arco-server's Rust tests that need the
 #      database (the two backends answer alike, pgstac errors are JSON);
-#   4. stops everything.
+#   4. the static catalog `arco catalog` writes for two NetCDF fixtures
+#      (STAC extensions and all), served by the embedded backend;
+#   5. stops everything.
 # The validator runs through crates/server/tests/offline_stac_api_validator.py,
 # which points the STAC/GeoJSON JSON-schema URLs at pystac's bundled copies
 # (no internet needed).
@@ -79,6 +81,13 @@ status=0
 echo "== stac-api-validator: embedded backend"
 start_server "$CATALOG"
 validate || status=1
+stop_server || status=1
+
+echo "== stac-api-validator: a catalog written by arco catalog, embedded backend"
+"$ARCO" catalog --out "$WORK/arco-catalog" --license CC-BY-4.0 \
+  tests/data/fixtures/nc4_cf.nc tests/data/fixtures/nc3_classic.nc > /dev/null
+start_server "$WORK/arco-catalog"
+COLLECTION=arco validate || status=1
 stop_server || status=1
 
 echo "== stac-api-validator: pgstac backend"

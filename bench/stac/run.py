@@ -242,6 +242,9 @@ def main():
         # Same first pages everywhere?
         ref = pages["arco-embedded"]
         results["same_first_pages"] = {name: sum(1 for x, y in zip(ref, pg) if x == y) for name, pg in pages.items()}
+        with open(a.out, "w") as f:
+            json.dump(results, f, indent=1)
+        report(a, results)
     finally:
         for p in procs:
             p.terminate()
@@ -253,10 +256,11 @@ def main():
             subprocess.run(["bash", os.path.join(REPO, "scripts/pgstac.sh"), "stop"], env=dict(os.environ, ARCO_PGSTAC_DIR=env_pg["ARCO_PGSTAC_DIR"]))
         log.close()
         if not a.keep:
+            print(f"removing {work}", file=sys.stderr)
             shutil.rmtree(work, ignore_errors=True)
 
-    with open(a.out, "w") as f:
-        json.dump(results, f, indent=1)
+
+def report(a, results):
     kinds = ["bbox+datetime", "bbox+datetime+cql2-text", "cql2-json", "all"]
     base = results["servers"]["arco-embedded"]
     print(f"\n{a.items} items, {a.queries} queries x {a.rounds} rounds, limit 10. {a.label}\n")

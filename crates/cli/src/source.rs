@@ -55,6 +55,17 @@ pub fn runtime_for(location: &str) -> anyhow::Result<Option<tokio::runtime::Runt
     ))
 }
 
+/// A runtime for the files a reference set points into (two I/O threads):
+/// local references may name `s3://` files.
+pub fn kerchunk_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("arco-io")
+        .enable_all()
+        .build()
+        .context("starting the I/O runtime")
+}
+
 /// Storage options from the command line, for a location served by `runtime`.
 pub fn open_options(args: &StorageArgs, runtime: Option<&tokio::runtime::Runtime>) -> OpenOptions {
     OpenOptions {
@@ -129,6 +140,26 @@ pub fn open_inputs(
     let mut readers: Vec<(String, Box<dyn Reader>)> = Vec::new();
     let mut bytes = Vec::new();
     for s in sources {
+        if arco_formats::kerchunk::is_kerchunk_location(s) {
+            // A reference set: its values come through the references; its
+            // own bytes (the JSON, or a Parquet folder's .zmetadata) stand
+            // for it in the provenance.
+            let runtime = kerchunk_runtime()?;
+            let options = open_options(args, Some(&runtime));
+            let reader = arco_formats::kerchunk::open_kerchunk(s, &options)
+                .with_context(|| format!("cannot open {s}"))?;
+            let own = match Location::parse(s)? {
+                Location::Local(p) if p.is_dir() => {
+                    p.join(".zmetadata").to_string_lossy().into_owned()
+                }
+                _ => s.clone(),
+            };
+            let bytes_of = arco_storage::open(&own, &options)?;
+            bytes.push((s.clone(), bytes_of));
+            readers.push((s.clone(), reader));
+            runtimes.push(runtime);
+            continue;
+        }
         let (source, _counter, runtime) = open_source(s, args)?;
         let reader =
             arco_formats::open(source.clone()).with_context(|| format!("cannot open {s}"))?;
@@ -156,6 +187,22 @@ pub fn open_inputs(
 
 /// Open `location` (a path or URL: a file, or a Zarr hierarchy) and recognise its format.
 pub fn open(location: &str, args: &StorageArgs) -> anyhow::Result<Opened> {
+    if arco_formats::kerchunk::is_kerchunk_location(location) {
+        let counter = ReadCounter::default();
+        // The references may point at remote files even when they are local.
+        let runtime = kerchunk_runtime()?;
+        let options = OpenOptions {
+            counter: Some(counter.clone()),
+            ..open_options(args, Some(&runtime))
+        };
+        let reader = arco_formats::kerchunk::open_kerchunk(location, &options)
+            .with_context(|| format!("cannot open {location}"))?;
+        return Ok(Opened {
+            reader,
+            counter,
+            _runtime: Some(runtime),
+        });
+    }
     if arco_formats::is_zarr_location(location) {
         let counter = ReadCounter::default();
         let runtime = runtime_for(location)?;

@@ -15,11 +15,11 @@ use std::path::Path;
 /// Arguments of `arco virtualize`.
 #[derive(Debug, clap::Args)]
 pub struct VirtualizeArgs {
-    /// Source files or URLs (globs like 'data/tas_*.nc' are expanded, sorted), then the destination (.json, or .parq/.parquet for a Parquet folder).
+    /// Source files or URLs (globs like 'data/tas_*.nc' are expanded, sorted), then the destination (.json, .parq/.parquet for a Parquet folder, .icechunk for an Icechunk repository).
     #[arg(required = true, num_args = 2..)]
     pub paths: Vec<String>,
-    /// Output format (default: from DEST's extension: .json is kerchunk, .parq or .parquet kerchunk-parquet).
-    #[arg(long, value_name = "FORMAT", value_parser = ["kerchunk", "kerchunk-parquet"])]
+    /// Output format (default: from DEST's extension: .json is kerchunk, .parq or .parquet kerchunk-parquet, .icechunk icechunk).
+    #[arg(long, value_name = "FORMAT", value_parser = ["kerchunk", "kerchunk-parquet", "icechunk"])]
     pub to: Option<String>,
     /// Dimension to concatenate several sources along (default: their unlimited dimension, else time).
     #[arg(long, value_name = "DIM")]
@@ -39,6 +39,12 @@ pub struct VirtualizeArgs {
     /// Replace an existing output.
     #[arg(long)]
     pub overwrite: bool,
+    /// Icechunk spec version to write: 1 (icechunk-python 1.x and later open it) or 2 (icechunk 2.x only).
+    #[arg(long, default_value_t = 1, value_name = "1|2", value_parser = clap::value_parser!(u8).range(1..=2))]
+    pub icechunk_spec: u8,
+    /// Commit message of the Icechunk snapshot (default: the command line).
+    #[arg(long, value_name = "TEXT")]
+    pub message: Option<String>,
 }
 
 /// Run `arco virtualize`.
@@ -60,6 +66,7 @@ pub fn run(args: &VirtualizeArgs, storage: &StorageArgs, json: bool) -> anyhow::
         drop: args.drop.clone(),
         command: std::env::args().collect(),
     };
+    let command_line = options.command.join(" ");
 
     let sources = expand(&sources)?;
     let mut runtimes = Vec::new();
@@ -90,6 +97,7 @@ pub fn run(args: &VirtualizeArgs, storage: &StorageArgs, json: bool) -> anyhow::
     };
     let (refs, summary) = built.with_context(|| format!("virtualizing into {dest}"))?;
 
+    let mut icechunk_summary = None;
     let (bytes_written, files) = match format {
         Format::Json => (
             arco_virtual::json::write(&refs, &dest_path, args.overwrite)
@@ -101,6 +109,13 @@ pub fn run(args: &VirtualizeArgs, storage: &StorageArgs, json: bool) -> anyhow::
                 arco_virtual::parquet::write(&refs, &dest_path, args.record_size, args.overwrite)
                     .with_context(|| format!("writing {dest}"))?;
             (s.bytes, s.files + 1)
+        }
+        Format::Icechunk => {
+            let s = write_icechunk(&refs, &dest_path, args, command_line)
+                .with_context(|| format!("writing {dest}"))?;
+            let size = dir_size(&dest_path);
+            icechunk_summary = Some(s);
+            (size, 0)
         }
     };
     drop(runtimes);
@@ -114,6 +129,9 @@ pub fn run(args: &VirtualizeArgs, storage: &StorageArgs, json: bool) -> anyhow::
             m.insert("bytes_written".into(), bytes_written.into());
             m.insert("files".into(), files.into());
             m.insert("seconds".into(), seconds.into());
+            if let Some((value, _)) = &icechunk_summary {
+                m.insert("icechunk".into(), value.clone());
+            }
         }
         print_json(&v)?;
     } else {
@@ -133,6 +151,9 @@ pub fn run(args: &VirtualizeArgs, storage: &StorageArgs, json: bool) -> anyhow::
         for d in &summary.dropped {
             eprintln!("note: {d} left out (--drop)");
         }
+        if let Some((_, line)) = &icechunk_summary {
+            println!("{line}");
+        }
     }
     Ok(())
 }
@@ -141,6 +162,7 @@ pub fn run(args: &VirtualizeArgs, storage: &StorageArgs, json: bool) -> anyhow::
 enum Format {
     Json,
     Parquet,
+    Icechunk,
 }
 
 impl Format {
@@ -148,8 +170,65 @@ impl Format {
         match self {
             Format::Json => "kerchunk",
             Format::Parquet => "kerchunk-parquet",
+            Format::Icechunk => "icechunk",
         }
     }
+}
+
+/// Write the references as an Icechunk repository (cargo feature `icechunk`):
+/// its summary as JSON, and as a line for people.
+#[cfg(feature = "icechunk")]
+fn write_icechunk(
+    refs: &arco_virtual::refs::References,
+    dest: &Path,
+    args: &VirtualizeArgs,
+    command_line: String,
+) -> anyhow::Result<(serde_json::Value, String)> {
+    let options = arco_icechunk::IcechunkOptions {
+        spec_version: if args.icechunk_spec == 2 {
+            arco_icechunk::SpecVersion::V2
+        } else {
+            arco_icechunk::SpecVersion::V1
+        },
+        message: args.message.clone().unwrap_or(command_line),
+        overwrite: args.overwrite,
+    };
+    let summary = arco_icechunk::write(refs, dest, &options)?;
+    let line = format!(
+        "icechunk spec version {:?}, snapshot {}; readers authorize the virtual chunk containers: {}",
+        summary.spec_version,
+        summary.snapshot_id,
+        summary.containers.join(", ")
+    );
+    Ok((serde_json::to_value(&summary)?, line))
+}
+
+/// Without the `icechunk` feature: say how to get it.
+#[cfg(not(feature = "icechunk"))]
+fn write_icechunk(
+    _refs: &arco_virtual::refs::References,
+    dest: &Path,
+    _args: &VirtualizeArgs,
+    _command_line: String,
+) -> anyhow::Result<(serde_json::Value, String)> {
+    bail!(
+        "{}: this arco was built without Icechunk support; rebuild with `--features icechunk` (a default feature)",
+        dest.display()
+    )
+}
+
+/// Bytes under a folder.
+fn dir_size(path: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(path) else {
+        return std::fs::metadata(path).map_or(0, |m| m.len());
+    };
+    entries
+        .flatten()
+        .map(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => dir_size(&e.path()),
+            _ => e.metadata().map_or(0, |m| m.len()),
+        })
+        .sum()
 }
 
 /// A byte size like `500`, `4KiB`, or `0`.
@@ -165,7 +244,10 @@ fn output_format(to: Option<&str>, dest: &str) -> anyhow::Result<Format> {
     match to {
         Some("kerchunk") => return Ok(Format::Json),
         Some("kerchunk-parquet") => return Ok(Format::Parquet),
-        Some(other) => bail!("unknown output format {other}; use kerchunk or kerchunk-parquet"),
+        Some("icechunk") => return Ok(Format::Icechunk),
+        Some(other) => {
+            bail!("unknown output format {other}; use kerchunk, kerchunk-parquet or icechunk")
+        }
         None => {}
     }
     let ext = Path::new(dest.trim_end_matches('/'))
@@ -175,8 +257,9 @@ fn output_format(to: Option<&str>, dest: &str) -> anyhow::Result<Format> {
     match ext.as_deref() {
         Some("json") => Ok(Format::Json),
         Some("parq") | Some("parquet") => Ok(Format::Parquet),
+        Some("icechunk") => Ok(Format::Icechunk),
         _ => bail!(
-            "{dest}: cannot tell the output format from the name; end it in .json (kerchunk) or .parq (kerchunk-parquet), or pass --to"
+            "{dest}: cannot tell the output format from the name; end it in .json (kerchunk), .parq (kerchunk-parquet) or .icechunk, or pass --to"
         ),
     }
 }

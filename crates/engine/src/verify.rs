@@ -154,6 +154,107 @@ impl ReadableDestination for arco_zarr::ZarrStore {
     }
 }
 
+/// Any [`Reader`] as a destination: a virtual dataset (kerchunk
+/// references) read back through arco's own reference reader.
+pub struct ReaderDestination {
+    reader: Box<dyn Reader>,
+}
+
+impl ReaderDestination {
+    /// Wrap `reader`.
+    pub fn new(reader: Box<dyn Reader>) -> Self {
+        ReaderDestination { reader }
+    }
+}
+
+impl ReadableDestination for ReaderDestination {
+    fn location(&self) -> String {
+        self.reader.dataset().source.clone()
+    }
+
+    fn dataset(&self) -> Result<Dataset> {
+        Ok(self.reader.dataset().clone())
+    }
+
+    fn read(&self, path: &str, selection: &Selection) -> Result<NdArray> {
+        Ok(self.reader.read(path, selection)?)
+    }
+}
+
+/// The root attribute in which `arco virtualize` records its sources.
+pub const SOURCES_ATTRIBUTE: &str = "arco:sources";
+
+/// Freshness of a virtual dataset: compare every `arco:sources` entry
+/// (`location`, `url`, `size`, `mtime` or `etag`) with the file as it is now,
+/// without reading its data. A source that cannot be opened, or whose size,
+/// modification time or ETag differs, is one [`SourceChange`] naming it and
+/// both values.
+pub fn check_virtual_sources(
+    records: &Json,
+    options: &arco_storage::OpenOptions,
+) -> Vec<SourceChange> {
+    let mut changes = Vec::new();
+    let Some(list) = records.as_array() else {
+        return changes;
+    };
+    for r in list {
+        let location = r
+            .get("location")
+            .and_then(Json::as_str)
+            .or_else(|| r.get("url").and_then(Json::as_str))
+            .unwrap_or("?")
+            .to_string();
+        let url = r
+            .get("url")
+            .and_then(Json::as_str)
+            .unwrap_or(&location)
+            .to_string();
+        let changed = |message: String| SourceChange {
+            kind: SourceChangeKind::Changed,
+            location: url.clone(),
+            recorded: Some(location.clone()),
+            message,
+        };
+        let src = match arco_storage::open(&url, options) {
+            Ok(s) => s,
+            Err(e) => {
+                changes.push(changed(format!("cannot be opened now: {e}")));
+                continue;
+            }
+        };
+        let stamp = crate::SourceStamp::of_source(&url, src.as_ref());
+        let mut problems = Vec::new();
+        if let Some(size) = r.get("size").and_then(Json::as_u64) {
+            if size != stamp.size {
+                problems.push(format!(
+                    "size was {size} bytes when the references were made, now {}",
+                    stamp.size
+                ));
+            }
+        }
+        if let (Some(want), Some(got)) = (r.get("mtime").and_then(Json::as_u64), stamp.modified) {
+            if want != got {
+                problems.push(format!(
+                    "modification time was {} when the references were made, now {}",
+                    crate::provenance::iso_from_unix(want),
+                    crate::provenance::iso_from_unix(got)
+                ));
+            }
+        }
+        if let (Some(want), Some(got)) = (r.get("etag").and_then(Json::as_str), &stamp.etag) {
+            if want != got {
+                problems.push(format!(
+                    "ETag was {want} when the references were made, now {got}"
+                ));
+            }
+        }
+        if !problems.is_empty() {
+            changes.push(changed(problems.join("; ")));
+        }
+    }
+    changes
+}
+
 /// A destination opened for verification: its hierarchy and provenance are
 /// read once, its arrays on demand.
 pub struct DestView {

@@ -8,6 +8,7 @@
 #![warn(missing_docs)]
 
 pub mod concat;
+pub mod kerchunk;
 pub mod read;
 
 use arco_core::{ChunkManifest, Dataset, NdArray, Selection};
@@ -52,6 +53,14 @@ pub enum Error {
     /// Data-model error.
     #[error(transparent)]
     Core(#[from] arco_core::Error),
+    /// A kerchunk reference set is malformed, or points at bytes that are not there.
+    #[error("{location}: {message}")]
+    Kerchunk {
+        /// The reference set.
+        location: String,
+        /// What is wrong, naming the key, URL and byte range, and what to do.
+        message: String,
+    },
 }
 
 /// Crate result.

@@ -252,6 +252,7 @@ fn latlon_layout(p: &LatLonParams, gaussian: bool) -> (String, Layout, Vec<Attri
         i64_attr("GRIB_iScansNegatively", i64::from(i_neg)),
         i64_attr("GRIB_jScansPositively", i64::from(j_pos)),
         i64_attr("GRIB_jPointsAreConsecutive", i64::from(p.scan & 0x20 != 0)),
+        i64_attr("GRIB_alternativeRowScanning", i64::from(p.scan & 0x10 != 0)),
         f64_attr("GRIB_latitudeOfFirstGridPointInDegrees", p.la1),
         f64_attr("GRIB_longitudeOfFirstGridPointInDegrees", p.lo1),
         f64_attr("GRIB_latitudeOfLastGridPointInDegrees", p.la2),
@@ -360,6 +361,7 @@ fn projected(
         i64_attr("GRIB_iScansNegatively", i64::from(scan & 0x80 != 0)),
         i64_attr("GRIB_jScansPositively", i64::from(scan & 0x40 != 0)),
         i64_attr("GRIB_jPointsAreConsecutive", i64::from(scan & 0x20 != 0)),
+        i64_attr("GRIB_alternativeRowScanning", i64::from(scan & 0x10 != 0)),
     ];
     Ok((
         grid_type.into(),

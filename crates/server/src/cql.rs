@@ -43,8 +43,35 @@ pub trait Record {
     /// `(start, end)` in microseconds: `datetime` for both, or
     /// `start_datetime`/`end_datetime`; `None` when the item has no time.
     fn time(&self) -> Option<(i64, i64)>;
-    /// `properties[name]`, else the top-level member `name`.
-    fn property(&self, name: &str) -> Option<&Value>;
+    /// `properties[name]`.
+    fn property(&self, name: &str) -> Option<PropRef<'_>>;
+}
+
+/// A property value as a [`Record`] hands it out.
+#[derive(Debug, Clone, Copy)]
+pub enum PropRef<'a> {
+    /// JSON `null`.
+    Null,
+    /// A number.
+    Num(f64),
+    /// A boolean.
+    Bool(bool),
+    /// A string.
+    Str(&'a str),
+    /// Anything else (arrays, objects).
+    Json(&'a Value),
+}
+
+impl<'a> From<&'a Value> for PropRef<'a> {
+    fn from(v: &'a Value) -> Self {
+        match v {
+            Value::Null => PropRef::Null,
+            Value::Bool(b) => PropRef::Bool(*b),
+            Value::Number(n) => n.as_f64().map(PropRef::Num).unwrap_or(PropRef::Null),
+            Value::String(s) => PropRef::Str(s),
+            other => PropRef::Json(other),
+        }
+    }
 }
 
 /// A compiled CQL2 filter, and the expression it came from (for pgstac).
@@ -151,6 +178,8 @@ enum Node {
     Not(Box<Node>),
     Cmp(CmpOp, Box<Node>, Box<Node>),
     Like(Box<Node>, Box<Node>),
+    /// `LIKE` with a literal pattern, compiled once.
+    LikeLit(Box<Node>, Pattern),
     Between(Box<Node>, Box<Node>, Box<Node>),
     In(Box<Node>, Vec<Node>),
     IsNull(Box<Node>),
@@ -490,7 +519,10 @@ fn operation(op: &str, args: &[Box<Expr>]) -> Result<Node, String> {
         "isnull" => Node::IsNull(b(&args_n(op, args, 1)?[0])?),
         "like" => {
             let a = args_n(op, args, 2)?;
-            Node::Like(b(&a[0])?, b(&a[1])?)
+            match a[1].as_ref() {
+                Expr::Literal(p) => Node::LikeLit(b(&a[0])?, Pattern::new(p)),
+                _ => Node::Like(b(&a[0])?, b(&a[1])?),
+            }
         }
         "between" => match args {
             [x, lo, hi] => Node::Between(b(x)?, b(lo)?, b(hi)?),
@@ -640,7 +672,13 @@ fn eval<'a>(n: &'a Node, item: &'a dyn Record) -> V<'a> {
                 Some((_, e)) => V::Time(e, e),
                 None => V::Null,
             },
-            Prop::Field(name) => item.property(name).map(from_json).unwrap_or(V::Null),
+            Prop::Field(name) => match item.property(name) {
+                None | Some(PropRef::Null) => V::Null,
+                Some(PropRef::Num(x)) => V::Num(x),
+                Some(PropRef::Bool(b)) => V::Bool(b),
+                Some(PropRef::Str(s)) => V::Str(Cow::Borrowed(s)),
+                Some(PropRef::Json(v)) => from_json(v),
+            },
         },
         Node::Array(items) => V::Array(items.iter().map(|i| eval(i, item)).collect()),
         Node::Interval(a, b) => {
@@ -818,6 +856,10 @@ fn test(n: &Node, item: &dyn Record) -> Option<bool> {
             }
         }
         Node::IsNull(x) => Some(matches!(eval(x, item), V::Null)),
+        Node::LikeLit(x, p) => match eval(x, item) {
+            V::Str(s) => Some(p.matches(&s)),
+            _ => None,
+        },
         Node::Like(x, p) => match (eval(x, item), eval(p, item)) {
             (V::Str(s), V::Str(pat)) => Some(like(&s, &pat)),
             _ => None,
@@ -916,42 +958,95 @@ fn test(n: &Node, item: &dyn Record) -> Option<bool> {
     }
 }
 
-/// SQL `LIKE`: `%` any run of characters, `_` one character, `\` escapes.
-pub(crate) fn like(s: &str, pattern: &str) -> bool {
-    let s: Vec<char> = s.chars().collect();
-    let mut p: Vec<(char, bool)> = Vec::new(); // (char, is_literal)
-    let mut it = pattern.chars();
-    while let Some(c) = it.next() {
-        if c == '\\' {
-            if let Some(n) = it.next() {
-                p.push((n, true));
-                continue;
+/// A compiled `LIKE` pattern: (character, is literal) pairs.
+#[derive(Debug, Clone)]
+struct Pattern {
+    tokens: Vec<(char, bool)>,
+    ascii: bool,
+}
+
+impl Pattern {
+    fn new(pattern: &str) -> Pattern {
+        let mut tokens = Vec::new();
+        let mut it = pattern.chars();
+        while let Some(c) = it.next() {
+            if c == '\\' {
+                if let Some(n) = it.next() {
+                    tokens.push((n, true));
+                    continue;
+                }
             }
+            tokens.push((c, false));
         }
-        p.push((c, false));
+        Pattern {
+            ascii: pattern.is_ascii(),
+            tokens,
+        }
     }
-    // Iterative wildcard matching with backtracking to the last '%'.
+
+    fn matches(&self, s: &str) -> bool {
+        if self.ascii && s.is_ascii() {
+            // One byte per character: no decoding, no allocation.
+            let b = s.as_bytes();
+            wildcard(
+                b.len(),
+                self.tokens.len(),
+                |i, j| {
+                    let (c, lit) = self.tokens[j];
+                    (!lit && c == '_') || c as u32 == u32::from(b[i])
+                },
+                |j| !self.tokens[j].1 && self.tokens[j].0 == '%',
+            )
+        } else {
+            let chars: Vec<char> = s.chars().collect();
+            wildcard(
+                chars.len(),
+                self.tokens.len(),
+                |i, j| {
+                    let (c, lit) = self.tokens[j];
+                    (!lit && c == '_') || c == chars[i]
+                },
+                |j| !self.tokens[j].1 && self.tokens[j].0 == '%',
+            )
+        }
+    }
+}
+
+/// Wildcard matching with backtracking to the last `%`: `one(i, j)` says
+/// whether text position `i` matches pattern token `j`, `star(j)` whether
+/// token `j` is `%`.
+fn wildcard(
+    n: usize,
+    m: usize,
+    one: impl Fn(usize, usize) -> bool,
+    star: impl Fn(usize) -> bool,
+) -> bool {
     let (mut i, mut j) = (0usize, 0usize);
-    let mut star: Option<(usize, usize)> = None;
-    while i < s.len() {
-        if j < p.len() && !p[j].1 && p[j].0 == '%' {
-            star = Some((j, i));
+    let mut back: Option<(usize, usize)> = None;
+    while i < n {
+        if j < m && star(j) {
+            back = Some((j, i));
             j += 1;
-        } else if j < p.len() && ((!p[j].1 && p[j].0 == '_') || p[j].0 == s[i]) {
+        } else if j < m && one(i, j) {
             i += 1;
             j += 1;
-        } else if let Some((sj, si)) = star {
+        } else if let Some((sj, si)) = back {
             j = sj + 1;
             i = si + 1;
-            star = Some((sj, si + 1));
+            back = Some((sj, si + 1));
         } else {
             return false;
         }
     }
-    while j < p.len() && !p[j].1 && p[j].0 == '%' {
+    while j < m && star(j) {
         j += 1;
     }
-    j == p.len()
+    j == m
+}
+
+/// SQL `LIKE`: `%` any run of characters, `_` one character, `\` escapes.
+pub(crate) fn like(s: &str, pattern: &str) -> bool {
+    Pattern::new(pattern).matches(s)
 }
 
 #[cfg(test)]
@@ -983,8 +1078,8 @@ mod tests {
         fn time(&self) -> Option<(i64, i64)> {
             self.time
         }
-        fn property(&self, name: &str) -> Option<&Value> {
-            self.props.get(name)
+        fn property(&self, name: &str) -> Option<PropRef<'_>> {
+            self.props.get(name).map(PropRef::from)
         }
     }
 
@@ -1103,6 +1198,26 @@ mod tests {
         let g = Filter::from_text("collection = 'a' OR S_INTERSECTS(geometry, BBOX(0, 0, 1, 1))")
             .unwrap();
         assert_eq!(g.hints(), Hints::default());
+    }
+
+    /// An independent, recursive `LIKE`.
+    fn oracle(s: &[char], p: &[(char, bool)]) -> bool {
+        match p.first() {
+            None => s.is_empty(),
+            Some(('%', false)) => (0..=s.len()).any(|k| oracle(&s[k..], &p[1..])),
+            Some(&(c, lit)) => {
+                !s.is_empty() && ((!lit && c == '_') || s[0] == c) && oracle(&s[1..], &p[1..])
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn like_agrees_with_a_recursive_matcher(s in "[ab_%é]{0,8}", p in "[ab_%é\\\\]{0,6}") {
+            let toks = Pattern::new(&p).tokens;
+            let chars: Vec<char> = s.chars().collect();
+            proptest::prop_assert_eq!(like(&s, &p), oracle(&chars, &toks), "{} LIKE {}", s, p);
+        }
     }
 
     #[test]

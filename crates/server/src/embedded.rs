@@ -16,7 +16,9 @@
 //! first key (pgstac's rule); a missing value sorts after every value
 //! (PostgreSQL's rule: last ascending, first descending).
 
-use crate::cql::Record;
+mod columns;
+
+use crate::cql::{PropRef, Record};
 use crate::datetime;
 use crate::error::{ApiError, LoadError};
 use crate::geometry::{self, Bbox};
@@ -24,6 +26,7 @@ use crate::load::LoadedCatalog;
 use crate::queryables::Inferred;
 use crate::search::SearchRequest;
 use base64::Engine;
+use columns::Columns;
 use geo::{Geometry, Intersects};
 use rayon::prelude::*;
 use rstar::primitives::{GeomWithData, Rectangle};
@@ -117,7 +120,6 @@ struct CollectionEntry {
 #[derive(Debug)]
 struct ItemEntry {
     raw: Arc<RawItem>,
-    properties: serde_json::Map<String, Value>,
     geometry: Option<Geometry<f64>>,
 }
 
@@ -128,6 +130,7 @@ pub struct EmbeddedBackend {
     collections: Vec<CollectionEntry>,
     collection_index: HashMap<String, u32>,
     items: Vec<ItemEntry>,
+    props: Columns,
     times: Vec<(i64, i64)>,
     bboxes: Vec<Bbox>,
     coll_of: Vec<u32>,
@@ -163,8 +166,8 @@ impl Record for View<'_> {
         let t = self.b.times[self.i];
         (t != NO_TIME).then_some(t)
     }
-    fn property(&self, name: &str) -> Option<&Value> {
-        self.b.items[self.i].properties.get(name)
+    fn property(&self, name: &str) -> Option<PropRef<'_>> {
+        self.b.props.get(name, self.i)
     }
 }
 
@@ -189,6 +192,7 @@ pub fn item_time(props: Option<&Value>) -> Option<(i64, i64)> {
 
 struct Prepared {
     entry: ItemEntry,
+    properties: serde_json::Map<String, Value>,
     time: (i64, i64),
     bbox: Bbox,
     coll: u32,
@@ -271,9 +275,9 @@ impl EmbeddedBackend {
                             id,
                             collection: shared_names[coll as usize].clone(),
                         }),
-                        properties,
                         geometry,
                     },
+                    properties,
                     time,
                     bbox,
                     coll,
@@ -284,6 +288,7 @@ impl EmbeddedBackend {
 
         let n = prepared.len();
         let mut items = Vec::with_capacity(n);
+        let mut properties = Vec::with_capacity(n);
         let mut times = Vec::with_capacity(n);
         let mut bboxes = Vec::with_capacity(n);
         let mut coll_of = Vec::with_capacity(n);
@@ -321,6 +326,7 @@ impl EmbeddedBackend {
             bboxes.push(p.bbox);
             coll_of.push(p.coll);
             items.push(p.entry);
+            properties.push(p.properties);
         }
         // Queryables, per collection and for all.
         let per: Vec<Inferred> = per_collection
@@ -328,7 +334,7 @@ impl EmbeddedBackend {
             .map(|idx| {
                 let mut q = Inferred::default();
                 for &i in idx {
-                    q.add_properties(&items[i as usize].properties);
+                    q.add_properties(&properties[i as usize]);
                 }
                 q
             })
@@ -343,6 +349,7 @@ impl EmbeddedBackend {
             collections,
             collection_index,
             items,
+            props: Columns::build(properties),
             times,
             bboxes,
             coll_of,
@@ -674,12 +681,12 @@ impl EmbeddedBackend {
             "datetime" | "start_datetime" if t != NO_TIME => SortVal::Num(t.0 as f64),
             "end_datetime" if t != NO_TIME => SortVal::Num(t.1 as f64),
             "datetime" | "start_datetime" | "end_datetime" => SortVal::Null,
-            other => match self.items[i].properties.get(other) {
-                None | Some(Value::Null) => SortVal::Null,
-                Some(Value::Number(n)) => n.as_f64().map(SortVal::Num).unwrap_or(SortVal::Null),
-                Some(Value::String(s)) => SortVal::Str(s),
-                Some(Value::Bool(b)) => SortVal::Bool(*b),
-                Some(v) => SortVal::Other(v.to_string()),
+            other => match self.props.get(other, i) {
+                None | Some(PropRef::Null) => SortVal::Null,
+                Some(PropRef::Num(x)) => SortVal::Num(x),
+                Some(PropRef::Str(s)) => SortVal::Str(s),
+                Some(PropRef::Bool(b)) => SortVal::Bool(b),
+                Some(PropRef::Json(v)) => SortVal::Other(v.to_string()),
             },
         }
     }

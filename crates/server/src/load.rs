@@ -224,6 +224,13 @@ pub fn load(sources: &[String], opts: &LoadOptions) -> Result<LoadedCatalog, Loa
             _ => walk(loc, opts, &mut out)?,
         }
     }
+    if out.collections.is_empty() && out.items.is_empty() {
+        return Err(LoadError::Empty(format!(
+            "no STAC collection or item found in {}; give a catalog.json, a collection.json, \
+             item JSON files or a directory holding them (`arco catalog` writes one)",
+            sources.join(", ")
+        )));
+    }
     check(&out)?;
     Ok(out)
 }

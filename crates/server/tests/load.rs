@@ -224,3 +224,12 @@ fn a_catalog_in_s3_loads_by_url_with_absolute_asset_urls() {
         .unwrap();
     assert_eq!(a1["assets"]["data"]["href"], "s3://cats/cat/c1/a1/a1.nc");
 }
+
+#[test]
+fn sources_without_any_stac_document_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    write(&dir.path().join("notes.json"), &json!({"not": "stac"}));
+    let e = load(&[dir.path()]).unwrap_err();
+    assert!(matches!(e, LoadError::Empty(_)), "{e}");
+    assert!(e.to_string().contains("no STAC collection or item"), "{e}");
+}

@@ -4,7 +4,9 @@ use crate::codecs::{encode_chain, map_chain, v2_codecs, Numcodec};
 use crate::meta::{array_attributes, group_attributes, v2_dtype, v2_fill_value, zarray};
 use crate::refs::{ArrayRefs, Reference, References, SourceUrl};
 use crate::{Error, Input, Options, Result, Source, Summary};
-use arco_core::{ChunkManifest, ChunkRef, DType, Endian, Group, Selection, Values, Variable};
+use arco_core::{
+    ChunkManifest, ChunkRef, CodecSpec, DType, Endian, Group, Selection, Values, Variable,
+};
 use rayon::prelude::*;
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, HashMap};
@@ -385,7 +387,11 @@ impl Ctx<'_> {
         };
 
         let mut chunks: Vec<(u64, Reference)> = Vec::with_capacity(stored.len());
-        let (declared, decoded_why) = match map_chain(&m.codecs, elem, chunk_bytes) {
+        let chain = match grib_reorder(var, &m.codecs) {
+            Some(why) => Err(("grib".to_string(), why)),
+            None => map_chain(&m.codecs, elem, chunk_bytes),
+        };
+        let (declared, decoded_why) = match chain {
             Ok(chain) => {
                 let common = common_mask(&stored);
                 let declared: Vec<Numcodec> = chain
@@ -531,6 +537,12 @@ impl Ctx<'_> {
             });
         }
 
+        let mut declared = declared;
+        for c in &mut declared {
+            if let Numcodec::Grib { var: name, .. } = c {
+                name.clone_from(&var.name);
+            }
+        }
         let (compressor, filters) = v2_codecs(&declared);
         Ok(VarOut {
             zarray: zarray(
@@ -865,6 +877,39 @@ fn values_le_bytes(v: &Values) -> Option<Vec<u8>> {
         Values::Opaque { bytes, .. } => bytes.clone(),
         _ => return None,
     })
+}
+
+/// Why a GRIB variable's messages cannot be referenced with kerchunk's
+/// `grib` codec: ecCodes returns the values in the order they are stored,
+/// and for column-major (`jPointsAreConsecutive`) or boustrophedonic
+/// (`alternativeRowScanning`) storage that is not the row-major order of
+/// arco's coordinates (arco's own decoder turns them round). Such chunks
+/// are decoded and inlined instead of silently read transposed.
+fn grib_reorder(var: &Variable, codecs: &[CodecSpec]) -> Option<String> {
+    if !codecs.iter().any(|c| matches!(c, CodecSpec::Grib { .. })) {
+        return None;
+    }
+    let flag = |name: &str| {
+        var.attr(name)
+            .and_then(|a| a.as_f64())
+            .is_some_and(|v| v != 0.0)
+    };
+    if var
+        .attr("GRIB_gridType")
+        .and_then(|a| a.as_str())
+        .is_some_and(|t| t == "sh")
+    {
+        Some(
+            "spherical harmonic coefficients are not a grid; ecCodes would return the coefficients"
+                .into(),
+        )
+    } else if flag("GRIB_jPointsAreConsecutive") {
+        Some("the messages store columns first (jPointsAreConsecutive); ecCodes would return them transposed".into())
+    } else if flag("GRIB_alternativeRowScanning") {
+        Some("the messages store every other row reversed (alternativeRowScanning); ecCodes would return them unreversed".into())
+    } else {
+        None
+    }
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@
 //! | zstd (32015) | `zstd` |
 //! | blosc (32001) | `blosc` (`cname`, `clevel`, `shuffle` from the filter parameters) |
 //! | bzip2 (307) | `bz2` |
+//! | GRIB message | `grib` (kerchunk's `GRIBCodec`: `var`, `dtype`) |
 //!
 //! Everything else (lz4 with HDF5's block framing, n-bit, scale-offset,
 //! szip, unknown filters and codecs added later) has no numcodecs
@@ -56,6 +57,14 @@ pub enum Numcodec {
         /// Level 1–9.
         level: u32,
     },
+    /// kerchunk's `grib` codec (`kerchunk.codecs.GRIBCodec`): one GRIB
+    /// message decoded by ecCodes to its `values`, missing values as NaN.
+    Grib {
+        /// The variable's name (the codec's `var`); filled in by the builder.
+        var: String,
+        /// `float32` or `float64`.
+        dtype: &'static str,
+    },
 }
 
 /// Blosc's inner compressors by the code the HDF5 plugin stores.
@@ -80,6 +89,7 @@ impl Numcodec {
                 json!({"id": "blosc", "cname": cname, "clevel": clevel, "shuffle": shuffle, "blocksize": 0})
             }
             Numcodec::Bz2 { level } => json!({"id": "bz2", "level": level}),
+            Numcodec::Grib { var, dtype } => json!({"id": "grib", "var": var, "dtype": dtype}),
         }
     }
 
@@ -119,6 +129,7 @@ impl Numcodec {
                     .map_err(|err| format!("bzip2 encoding failed: {err}"))
             }
             Numcodec::Blosc { typesize, .. } => blosc_memcpy_frame(data, *typesize),
+            Numcodec::Grib { .. } => Err("arco does not encode GRIB messages".into()),
         }
     }
 }
@@ -171,6 +182,14 @@ pub fn map_codec(codec: &CodecSpec, element_size: usize) -> Result<Numcodec, Str
                 typesize: at(2).map_or(element_size, |t| t as usize).max(1),
             }
         }
+        CodecSpec::Grib { .. } => Numcodec::Grib {
+            var: String::new(),
+            dtype: if element_size == 8 {
+                "float64"
+            } else {
+                "float32"
+            },
+        },
         CodecSpec::Lz4 { .. } => {
             return Err(
                 "HDF5's lz4 filter (32004) frames blocks differently from numcodecs' lz4".into(),

@@ -42,6 +42,7 @@ mod store;
 pub use encoding::{
     array_spec_for, attr_value_json, attributes_json, default_compression, fill_value_attribute,
 };
+pub use read::{attributes_from_json, variable_from_v2};
 
 use arco_core::{DType, Dataset, NdArray, Selection, Values};
 use arco_storage::OpenOptions;

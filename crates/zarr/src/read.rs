@@ -189,6 +189,73 @@ fn variable(store: &ZarrStore, path: &str, name: &str) -> Result<Variable> {
     })
 }
 
+/// A Zarr v2 array described by its `.zarray` and `.zattrs` documents (as a
+/// kerchunk reference set holds them) as a variable at `path` (like
+/// `/grp/t`): stored dtype, shape, chunk shape, dimensions from
+/// `_ARRAY_DIMENSIONS`, attributes with `_FillValue` from `fill_value` as
+/// xarray reads them. Its `codecs` are left empty and its `endian` is the
+/// dtype's (`>` big, else little): the caller maps `compressor` and
+/// `filters`, which may name codecs arco-zarr does not read.
+pub fn variable_from_v2(path: &str, zarray: &Value, zattrs: &Value) -> Result<Variable> {
+    let bare = match zarray {
+        Value::Object(m) => {
+            let mut m = m.clone();
+            m.insert("compressor".into(), Value::Null);
+            let keep: Vec<Value> = m
+                .get("filters")
+                .and_then(Value::as_array)
+                .map(|f| {
+                    f.iter()
+                        .filter(|c| c.get("id").and_then(Value::as_str) == Some("vlen-utf8"))
+                        .cloned()
+                        .collect()
+                })
+                .unwrap_or_default();
+            m.insert("filters".into(), Value::Array(keep));
+            Value::Object(m)
+        }
+        other => other.clone(),
+    };
+    let meta =
+        crate::metadata::read_array_v2(&bare, zattrs).map_err(|message| crate::Error::Zarr {
+            location: format!("{path}/.zarray"),
+            message,
+        })?;
+    let big = zarray
+        .get("dtype")
+        .and_then(Value::as_str)
+        .is_some_and(|s| s.starts_with('>'));
+    let attributes = json_attributes(&meta.attributes, Some(&meta.dtype));
+    let fill_value = attributes
+        .iter()
+        .find(|a| a.name == "_FillValue")
+        .map(|a| a.value.clone());
+    let name = path
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or(path);
+    Ok(Variable {
+        name: name.to_string(),
+        path: path.to_string(),
+        dims: meta.dims,
+        shape: meta.shape,
+        dtype: meta.dtype,
+        endian: if big { Endian::Big } else { Endian::Little },
+        layout: StorageLayout::Chunked,
+        chunk_shape: Some(meta.chunk_shape),
+        codecs: Vec::new(),
+        fill_value,
+        attributes,
+    })
+}
+
+/// A group's `.zattrs` (or any JSON attribute map) as arco attributes, typed
+/// as [`crate::ZarrStore::dataset`] types them.
+pub fn attributes_from_json(attrs: &Map<String, Value>) -> Vec<Attribute> {
+    json_attributes(attrs, None)
+}
+
 /// JSON attributes as arco attributes. `_FillValue` is decoded for the
 /// array's type `dtype` the way xarray decodes it.
 pub(crate) fn json_attributes(attrs: &Map<String, Value>, dtype: Option<&DType>) -> Vec<Attribute> {
