@@ -97,6 +97,21 @@ start_server --pgstac "$ARCO_PGSTAC_URL" "$CATALOG"
 validate || status=1
 stop_server || status=1
 
+echo "== arco catalog --load-pgstac, then arco serve --pgstac finds those items"
+"$ARCO" catalog --out "$WORK/arco-catalog-pg" --license CC-BY-4.0 --check \
+  --load-pgstac "$ARCO_PGSTAC_URL" tests/data/real/netcdf4/era5-levels-members.nc tests/data/real/netcdf4/lcc_km.nc > /dev/null || status=1
+start_server --pgstac "$ARCO_PGSTAC_URL"
+"$PY" - "$URL" <<'PYEOF' || status=1
+import json, sys, urllib.request
+url = sys.argv[1].rstrip("/")
+body = json.dumps({"collections": ["arco"], "ids": ["era5-levels-members", "lcc_km"]}).encode()
+req = urllib.request.Request(url + "/search", data=body, headers={"Content-Type": "application/json"})
+got = sorted(f["id"] for f in json.load(urllib.request.urlopen(req))["features"])
+assert got == ["era5-levels-members", "lcc_km"], got
+print("   pgstac serves the items arco catalog loaded:", got)
+PYEOF
+stop_server || status=1
+
 echo "== arco-server tests against pgstac (the backends answer alike)"
 ARCO_PGSTAC_URL=$ARCO_PGSTAC_URL cargo nextest run -p arco-server --test pgstac --test validator --no-fail-fast || status=1
 exit $status

@@ -86,6 +86,9 @@ pub struct CatalogArgs {
     /// Replace the catalog folder's documents if it already holds a catalog.
     #[arg(long)]
     pub overwrite: bool,
+    /// Also load the collection and items into a PostgreSQL database with the pgstac schema (postgresql://…), for `arco serve --pgstac`.
+    #[arg(long, value_name = "URL")]
+    pub load_pgstac: Option<String>,
     #[command(flatten)]
     pub stac: StacArgs,
 }
@@ -165,6 +168,10 @@ pub fn run(args: &CatalogArgs, storage: &StorageArgs, json: bool) -> anyhow::Res
     } else {
         None
     };
+    let loaded = match &args.load_pgstac {
+        Some(url) if !matches!(check, Some(Err(_))) => Some(load_pgstac(url, &args.out)?),
+        _ => None,
+    };
     let root = args.out.join("catalog.json");
     if json {
         let check_value = match &check {
@@ -186,6 +193,7 @@ pub fn run(args: &CatalogArgs, storage: &StorageArgs, json: bool) -> anyhow::Res
             "documents": written,
             "notes": notes,
             "check": check_value,
+            "pgstac": loaded.as_ref().map(|(c, i)| json!({ "collections": c, "items": i })),
         }))?;
     } else {
         for note in &notes {
@@ -210,6 +218,9 @@ pub fn run(args: &CatalogArgs, storage: &StorageArgs, json: bool) -> anyhow::Res
             }
             None => {}
         }
+        if let Some((c, i)) = loaded {
+            println!("loaded {c} collection(s) and {i} items into pgstac");
+        }
     }
     if let Some(Err(issues)) = check {
         bail!(
@@ -219,6 +230,20 @@ pub fn run(args: &CatalogArgs, storage: &StorageArgs, json: bool) -> anyhow::Res
         );
     }
     Ok(())
+}
+
+/// Upsert the catalog written at `dir` into the pgstac database at `url`:
+/// (collections, items) loaded.
+fn load_pgstac(url: &str, dir: &Path) -> anyhow::Result<(usize, usize)> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the runtime for PostgreSQL")?;
+    let sources = [dir.display().to_string()];
+    let summary = runtime
+        .block_on(arco_server::pgstac::load_pgstac_sources(url, &sources))
+        .with_context(|| format!("loading {} into pgstac at {url}", dir.display()))?;
+    Ok((summary.collections, summary.items))
 }
 
 /// The library's error, with the command-line flag that answers it.

@@ -5,11 +5,16 @@
 //! item's `datetime`, or `start_datetime` for a range), then collection id
 //! and item id descending, which is pgstac's order — beside flat columns of
 //! their times, bounding boxes and collections, an id index, per-collection
-//! index lists and an R-tree of the boxes. A search picks the smallest
-//! candidate set (the ids asked for, the slice of the time-ordered items the
-//! `datetime` interval can touch, the R-tree hits of a small box, the items of
-//! the collections asked for), checks the cheap column predicates first and
-//! evaluates the CQL2 filter only on the survivors.
+//! index lists, an R-tree of the boxes, and the item properties stored by
+//! column. A search picks the smallest candidate set (the ids asked for, the
+//! slice of the time-ordered items the `datetime` interval can touch, the
+//! R-tree hits of a small box, the items of the collections asked for — each
+//! also read from the top-level conjunction of the CQL2 filter: an
+//! `S_INTERSECTS` with a literal geometry, a comparison or temporal function
+//! on `datetime`, `collection = ...`, `id IN (...)`), checks the cheap column
+//! predicates first and evaluates the filter only on the survivors (on
+//! several threads for large sets). Items themselves are kept as compact JSON
+//! text and written into responses as they are, links spliced in.
 //!
 //! Items without a time sort last and never match a `datetime` constraint.
 //! With `sortby`, ties are broken by collection and id in the direction of the

@@ -6,7 +6,7 @@ use crate::api::{self, Ctx, Document, SearchInput};
 use crate::error::ApiError;
 use crate::AppState;
 use axum::body::{Body, Bytes};
-use axum::extract::rejection::BytesRejection;
+use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{OriginalUri, Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -109,6 +109,15 @@ fn ctx(state: &AppState, headers: &HeaderMap, uri: &Uri) -> Ctx {
 
 type St = State<Arc<AppState>>;
 
+/// A path the router matched but could not decode (not UTF-8, say).
+fn bad_path(e: PathRejection) -> Response {
+    ApiError::bad_parameter(format!(
+        "the path cannot be read ({}); percent-encode ids as UTF-8",
+        e.body_text()
+    ))
+    .into_response()
+}
+
 async fn landing(State(s): St, OriginalUri(u): OriginalUri, h: HeaderMap) -> Response {
     reply(api::landing(&s, &ctx(&s, &h, &u)).await)
 }
@@ -125,8 +134,12 @@ async fn collection(
     State(s): St,
     OriginalUri(u): OriginalUri,
     h: HeaderMap,
-    Path(id): Path<String>,
+    p: Result<Path<String>, PathRejection>,
 ) -> Response {
+    let Path(id) = match p {
+        Ok(p) => p,
+        Err(e) => return bad_path(e),
+    };
     reply(api::collection(&s, &ctx(&s, &h, &u), &id).await)
 }
 
@@ -134,8 +147,12 @@ async fn items(
     State(s): St,
     OriginalUri(u): OriginalUri,
     h: HeaderMap,
-    Path(id): Path<String>,
+    p: Result<Path<String>, PathRejection>,
 ) -> Response {
+    let Path(id) = match p {
+        Ok(p) => p,
+        Err(e) => return bad_path(e),
+    };
     let input = SearchInput::Query(api::parse_query(u.query()));
     reply(api::items(&s, &ctx(&s, &h, &u), &id, input).await)
 }
@@ -144,8 +161,12 @@ async fn item(
     State(s): St,
     OriginalUri(u): OriginalUri,
     h: HeaderMap,
-    Path((c, i)): Path<(String, String)>,
+    p: Result<Path<(String, String)>, PathRejection>,
 ) -> Response {
+    let Path((c, i)) = match p {
+        Ok(p) => p,
+        Err(e) => return bad_path(e),
+    };
     reply(api::item(&s, &ctx(&s, &h, &u), &c, &i).await)
 }
 
@@ -195,8 +216,12 @@ async fn collection_queryables(
     State(s): St,
     OriginalUri(u): OriginalUri,
     h: HeaderMap,
-    Path(id): Path<String>,
+    p: Result<Path<String>, PathRejection>,
 ) -> Response {
+    let Path(id) = match p {
+        Ok(p) => p,
+        Err(e) => return bad_path(e),
+    };
     reply(api::queryables(&s, &ctx(&s, &h, &u), Some(&id)).await)
 }
 

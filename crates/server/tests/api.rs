@@ -744,3 +744,22 @@ async fn cors_headers_appear_only_when_configured() {
     assert!(no.headers.get("access-control-allow-origin").is_none());
     assert!(Cors::parse("not an origin").is_err());
 }
+
+#[tokio::test]
+async fn an_undecodable_path_is_a_json_400() {
+    let a = api();
+    for path in [
+        "/collections/%FF",
+        "/collections/%FF/items",
+        "/collections/c1/items/%FF%FE",
+    ] {
+        let r = a.get(path).await;
+        assert_eq!(r.status, 400, "{path}: {}", r.text);
+        assert_eq!(r.content_type, "application/json", "{path}");
+        assert_eq!(r.body["code"], "InvalidParameterValue", "{path}");
+    }
+    // Percent-encoded ids are read: this one does not exist.
+    let r = a.get("/collections/c%201").await;
+    assert_eq!(r.status, 404);
+    assert!(r.body["description"].as_str().unwrap().contains("'c 1'"));
+}
