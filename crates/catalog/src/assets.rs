@@ -72,6 +72,9 @@ impl AssetKind {
             f if f.starts_with("grib") => AssetKind::Other {
                 media_type: "application/x-grib".into(),
             },
+            "kerchunk" | "kerchunk-json" => AssetKind::KerchunkJson,
+            "kerchunk-parquet" => AssetKind::KerchunkParquet,
+            "icechunk" => AssetKind::Icechunk,
             "cog" => AssetKind::Cog,
             f if f.contains("tiff") => AssetKind::GeoTiff,
             other => AssetKind::Other {

@@ -232,6 +232,69 @@ pub fn run(args: &CatalogArgs, storage: &StorageArgs, json: bool) -> anyhow::Res
     Ok(())
 }
 
+/// Describe `reader`'s data, published at `dest` (a file or folder that is
+/// not a Zarr store, such as kerchunk references or an Icechunk repository),
+/// in a STAC Collection and Item written beside it in `DEST.stac/`
+/// (`collection.json`, `item.json`; the asset href is `../NAME`). Returns
+/// the folder and the notes of the description.
+pub fn write_sidecar_stac(
+    reader: &dyn arco_formats::Reader,
+    dest: &Path,
+    kind: arco_catalog::AssetKind,
+    stac: &StacArgs,
+    command: &str,
+    inputs: Vec<arco_catalog::InputRecord>,
+) -> anyhow::Result<(PathBuf, Vec<String>)> {
+    let name = dest
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let abs = std::fs::canonicalize(dest).unwrap_or_else(|_| dest.to_path_buf());
+    let mut processing = arco_catalog::Processing::now(command);
+    processing.inputs = inputs;
+    let options = DescribeOptions {
+        null_geometry: true,
+        statistics: stac.statistics(),
+        datetime: Some(stac.datetime.unwrap_or_else(chrono::Utc::now)),
+        processing: Some(processing),
+        ..DescribeOptions::default()
+    };
+    let description = arco_catalog::describe(reader, &abs.display().to_string(), &options)?;
+    let mut notes = description.notes.clone();
+    if description.temporal.is_none() && stac.datetime.is_none() {
+        notes.push(
+            "the data have no time coordinate; the item's datetime is now (give one with --datetime)"
+                .into(),
+        );
+    }
+    let mut item = description.item()?;
+    description.add_asset(
+        &mut item,
+        "data",
+        &AssetSpec::new(format!("../{name}"), kind),
+    )?;
+    let mut spec = CollectionSpec::new(item.id.clone());
+    spec.license = stac.license.clone();
+    spec.assets_from_single_item = true;
+    let collection = arco_catalog::collection_from(&spec, std::slice::from_ref(&item))?;
+    let docs = arco_catalog::embedded_documents(&collection, &item)?;
+    // Written whole into a temporary sibling, then renamed over the old one.
+    let folder = dest.with_file_name(format!("{name}.stac"));
+    let tmp = dest.with_file_name(format!(".{name}.stac.arco-tmp-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+    for (key, bytes) in &docs {
+        let file = key.rsplit('/').next().unwrap_or(key);
+        std::fs::write(tmp.join(file), bytes)
+            .with_context(|| format!("writing {}", tmp.join(file).display()))?;
+    }
+    if folder.exists() {
+        std::fs::remove_dir_all(&folder)
+            .with_context(|| format!("replacing {}", folder.display()))?;
+    }
+    std::fs::rename(&tmp, &folder).with_context(|| format!("writing {}", folder.display()))?;
+    Ok((folder, notes))
+}
+
 /// Upsert the catalog written at `dir` into the pgstac database at `url`:
 /// (collections, items) loaded.
 fn load_pgstac(url: &str, dir: &Path) -> anyhow::Result<(usize, usize)> {

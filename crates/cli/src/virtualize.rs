@@ -45,6 +45,11 @@ pub struct VirtualizeArgs {
     /// Commit message of the Icechunk snapshot (default: the command line).
     #[arg(long, value_name = "TEXT")]
     pub message: Option<String>,
+    /// Do not describe the output in STAC (by default a Collection and an Item in DEST.stac/ beside it).
+    #[arg(long)]
+    pub no_stac: bool,
+    #[command(flatten)]
+    pub stac: crate::catalog::StacArgs,
 }
 
 /// Run `arco virtualize`.
@@ -83,17 +88,24 @@ pub fn run(args: &VirtualizeArgs, storage: &StorageArgs, json: bool) -> anyhow::
         readers.push((s.clone(), reader));
         runtimes.extend(runtime);
     }
-    let built = if readers.len() == 1 {
-        let Some((_, reader)) = readers.pop() else {
-            bail!("no source");
-        };
-        arco_virtual::build(Input::Single(reader.as_ref()), &opened, &options)
+    let (single, joined) = if readers.len() == 1 {
+        (readers.pop().map(|(_, r)| r), None)
     } else {
         let opts = arco_formats::concat::ConcatOptions {
             dim: args.concat_dim.clone(),
         };
-        let joined = arco_formats::concat::concat(readers, &opts)?;
-        arco_virtual::build(Input::Concat(&joined), &opened, &options)
+        (None, Some(arco_formats::concat::concat(readers, &opts)?))
+    };
+    let (built, described): (_, &dyn Reader) = match (&single, &joined) {
+        (Some(reader), _) => (
+            arco_virtual::build(Input::Single(reader.as_ref()), &opened, &options),
+            reader.as_ref(),
+        ),
+        (None, Some(joined)) => (
+            arco_virtual::build(Input::Concat(joined), &opened, &options),
+            joined,
+        ),
+        (None, None) => bail!("no source"),
     };
     let (refs, summary) = built.with_context(|| format!("virtualizing into {dest}"))?;
 
@@ -111,12 +123,41 @@ pub fn run(args: &VirtualizeArgs, storage: &StorageArgs, json: bool) -> anyhow::
             (s.bytes, s.files + 1)
         }
         Format::Icechunk => {
-            let s = write_icechunk(&refs, &dest_path, args, command_line)
+            let s = write_icechunk(&refs, &dest_path, args, command_line.clone())
                 .with_context(|| format!("writing {dest}"))?;
             let size = dir_size(&dest_path);
             icechunk_summary = Some(s);
             (size, 0)
         }
+    };
+    let stac = if args.no_stac {
+        None
+    } else {
+        let kind = match format {
+            Format::Json => arco_catalog::AssetKind::KerchunkJson,
+            Format::Parquet => arco_catalog::AssetKind::KerchunkParquet,
+            Format::Icechunk => arco_catalog::AssetKind::Icechunk,
+        };
+        let inputs = opened
+            .iter()
+            .map(|s| arco_catalog::InputRecord {
+                location: s.location.clone(),
+                size: Some(s.bytes.len()),
+                sha256: None,
+                etag: s.bytes.version(),
+            })
+            .collect();
+        Some(
+            crate::catalog::write_sidecar_stac(
+                described,
+                &dest_path,
+                kind,
+                &args.stac,
+                &command_line,
+                inputs,
+            )
+            .with_context(|| format!("describing {dest} in STAC"))?,
+        )
     };
     drop(runtimes);
     let seconds = started.elapsed().as_secs_f64();
@@ -131,6 +172,10 @@ pub fn run(args: &VirtualizeArgs, storage: &StorageArgs, json: bool) -> anyhow::
             m.insert("seconds".into(), seconds.into());
             if let Some((value, _)) = &icechunk_summary {
                 m.insert("icechunk".into(), value.clone());
+            }
+            if let Some((folder, notes)) = &stac {
+                m.insert("stac".into(), folder.display().to_string().into());
+                m.insert("stac_notes".into(), serde_json::json!(notes));
             }
         }
         print_json(&v)?;
@@ -153,6 +198,12 @@ pub fn run(args: &VirtualizeArgs, storage: &StorageArgs, json: bool) -> anyhow::
         }
         if let Some((_, line)) = &icechunk_summary {
             println!("{line}");
+        }
+        if let Some((folder, notes)) = &stac {
+            println!("STAC: {}", folder.display());
+            for n in notes {
+                eprintln!("note: STAC: {n}");
+            }
         }
     }
     Ok(())

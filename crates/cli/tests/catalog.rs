@@ -193,3 +193,43 @@ fn an_invalid_license_is_a_usage_error_naming_it() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("CC-BY-99"));
 }
+
+#[test]
+fn virtualize_describes_its_references_in_stac_beside_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("era5.json");
+    let src = data("real/netcdf4/era5-levels-members.nc");
+    ok(&arco(&["virtualize", &src, dest.to_str().unwrap()]));
+    let folder = dir.path().join("era5.json.stac");
+    let item = read_json(&folder.join("item.json"));
+    let collection = read_json(&folder.join("collection.json"));
+    for doc in [&item, &collection] {
+        if let Err(issues) = arco_catalog::validate::validate_value(doc) {
+            panic!("invalid STAC: {issues:?}");
+        }
+    }
+    let asset = &item["assets"]["data"];
+    assert_eq!(asset["href"], "../era5.json");
+    assert_eq!(asset["type"], "application/json");
+    assert!(asset["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r == "references"));
+    assert!(folder.join(asset["href"].as_str().unwrap()).is_file());
+    assert_eq!(item["properties"]["start_datetime"], "2017-01-01T00:00:00Z");
+    assert!(item["properties"]["processing:lineage"]
+        .as_str()
+        .unwrap()
+        .contains("virtualize"));
+
+    // --no-stac writes none.
+    let bare = dir.path().join("bare.json");
+    ok(&arco(&[
+        "virtualize",
+        &src,
+        bare.to_str().unwrap(),
+        "--no-stac",
+    ]));
+    assert!(!dir.path().join("bare.json.stac").exists());
+}
