@@ -699,10 +699,14 @@ pub fn codec_from_numcodecs(
                 ),
                 _ => None,
             },
-            ycbcr_to_rgb: codec
-                .get("colorspace_jpeg")
-                .map(|c| c == "YCbCr" || c == 3)
-                .unwrap_or(false),
+            // tifffile writes `colorspace_jpeg` null and `colorspace_data`
+            // RGB (2) for YCbCr tiles (libjpeg converts), both RGB for RGB.
+            ycbcr_to_rgb: match codec.get("colorspace_jpeg") {
+                None | Some(Value::Null) => codec
+                    .get("colorspace_data")
+                    .is_some_and(|c| c == 2 || c == "RGB" || c == "rgb"),
+                Some(c) => c == 3 || c == "YCbCr" || c == "ycbcr",
+            },
         },
         "imagecodecs_webp" => CodecSpec::Webp,
         "imagecodecs_lerc" => CodecSpec::Lerc,
@@ -739,19 +743,52 @@ pub fn codec_from_numcodecs(
     })
 }
 
-/// Samples per pixel of a predictor: `samples` when the codec says, else 1.
+/// The `shape` of an imagecodecs predictor and whether it runs along the
+/// second-last axis (`axis` -2: pixel-interleaved `(y, x, samples)`, what
+/// tifffile writes for several samples per pixel).
+fn predictor_shape(codec: &Value) -> Option<(Vec<u64>, bool)> {
+    let shape: Vec<u64> = codec
+        .get("shape")?
+        .as_array()?
+        .iter()
+        .map(Value::as_u64)
+        .collect::<Option<_>>()?;
+    let axis = codec.get("axis").and_then(Value::as_i64).unwrap_or(-1);
+    let n = shape.len() as i64;
+    let second_last = n >= 2 && (axis == -2 || axis == n - 2);
+    Some((shape, second_last))
+}
+
+/// Samples per pixel of a predictor: `samples` when the codec says, the
+/// last axis of its `shape` when it runs along the second-last, else 1.
 fn samples_per_pixel(codec: &Value, _chunk_shape: &[u64]) -> u32 {
-    codec
-        .get("samples")
-        .and_then(Value::as_u64)
-        .and_then(|s| u32::try_from(s).ok())
-        .unwrap_or(1)
-        .max(1)
+    if let Some(s) = codec.get("samples").and_then(Value::as_u64) {
+        return u32::try_from(s).unwrap_or(1).max(1);
+    }
+    match predictor_shape(codec) {
+        Some((shape, true)) => shape
+            .last()
+            .and_then(|s| u32::try_from(*s).ok())
+            .unwrap_or(1)
+            .max(1),
+        _ => 1,
+    }
 }
 
 fn row_pixels_of(codec: &Value, chunk_shape: &[u64], samples: u32) -> u64 {
     if let Some(r) = codec.get("row_pixels").and_then(Value::as_u64) {
         return r;
+    }
+    if let Some((shape, second_last)) = predictor_shape(codec) {
+        let n = shape.len();
+        let at = if second_last {
+            n.saturating_sub(2)
+        } else {
+            n.saturating_sub(1)
+        };
+        if let Some(r) = shape.get(at) {
+            return *r;
+        }
     }
     // Pixel-interleaved chunks end with the samples axis.
     let n = chunk_shape.len();

@@ -1,6 +1,6 @@
 //! From a reader to a reference set, variable by variable (in parallel).
 
-use crate::codecs::{encode_chain, map_chain, v2_codecs, Numcodec};
+use crate::codecs::{encode_chain, map_chain_in, v2_codecs, ChunkLayout, Numcodec};
 use crate::meta::{array_attributes, group_attributes, v2_dtype, v2_fill_value, zarray};
 use crate::refs::{ArrayRefs, Reference, References, SourceUrl};
 use crate::{Error, Input, Options, Result, Source, Summary};
@@ -299,6 +299,13 @@ impl Ctx<'_> {
         let chunk_elems: u64 = chunk_shape.iter().product();
         let chunk_bytes = chunk_elems.saturating_mul(elem as u64);
         let total_chunks: u64 = grid.iter().product();
+        let tiff = self.input.dataset().format.contains("tiff");
+        // Strips: chunks as wide as the image whose height does not divide it.
+        let strips = chunk_shape.len() >= 2 && {
+            let n = chunk_shape.len();
+            chunk_shape[n - 1] == var.shape[n - 1]
+                && !var.shape[n - 2].is_multiple_of(chunk_shape[n - 2])
+        };
 
         // Whole arrays smaller than the threshold become one inlined chunk.
         let raw_bytes = var.uncompressed_bytes().unwrap_or(u64::MAX);
@@ -364,16 +371,34 @@ impl Ctx<'_> {
         };
         let decode = |s: &Stored<'_>, raw: &[u8]| -> Result<Vec<u8>> {
             let label = ctxlabel(s);
+            // A TIFF strip at the bottom edge holds only the rows left.
+            let elements: u64 = if tiff && strips {
+                s.chunk
+                    .index
+                    .iter()
+                    .zip(&chunk_shape)
+                    .zip(&var.shape)
+                    .map(|((i, c), n)| (*c).min(n.saturating_sub(i * c)))
+                    .product()
+            } else {
+                chunk_elems
+            };
             let cctx = arco_codecs::ChunkContext {
                 label: &label,
                 dtype: &m.dtype,
                 endian: m.endian,
-                elements: usize::try_from(chunk_elems).unwrap_or(usize::MAX),
+                elements: usize::try_from(elements).unwrap_or(usize::MAX),
             };
             let out = arco_codecs::decode_chunk(raw, &m.codecs, s.chunk.filter_mask, &cctx)
                 .map_err(|e| {
                     self.fail(var, format!("decoding a chunk to inline it failed: {e}"))
                 })?;
+            // TIFF strips: the last one holds only the rows left; the
+            // rows past the image edge are padded with zeros.
+            let mut out = out;
+            if tiff && (out.len() as u64) < chunk_bytes {
+                out = pad_planes(&out, &chunk_shape, elem, chunk_bytes);
+            }
             if out.len() as u64 != chunk_bytes {
                 return Err(self.fail(
                     var,
@@ -387,9 +412,41 @@ impl Ctx<'_> {
         };
 
         let mut chunks: Vec<(u64, Reference)> = Vec::with_capacity(stored.len());
+        let layout = dtype.as_str().map(|d| ChunkLayout {
+            shape: &chunk_shape,
+            dtype: d,
+        });
         let chain = match grib_reorder(var, &m.codecs) {
             Some(why) => Err(("grib".to_string(), why)),
-            None => map_chain(&m.codecs, elem, chunk_bytes),
+            None => map_chain_in(&m.codecs, elem, chunk_bytes, layout),
+        };
+        // TIFF strips span the width; the last may be short, and Zarr
+        // needs whole chunks: such chunks are decoded, padded, encoded again
+        // and inlined, so the chain must have an encoder for every stage.
+        let short_edge = |c: &ChunkRef| -> bool {
+            tiff && strips
+                && c.index.len() >= 2
+                && c.index.get(c.index.len() - 2).copied()
+                    == grid.get(grid.len() - 2).map(|n| n.saturating_sub(1))
+        };
+        let chain = match chain {
+            Ok(chain)
+                if stored.iter().any(|s| short_edge(s.chunk))
+                    && chain.iter().any(|c| {
+                        c.encode(&[]).is_err()
+                            && !matches!(c, Numcodec::Delta { .. } | Numcodec::FloatPred { .. })
+                    }) =>
+            {
+                let which = chain
+                    .iter()
+                    .find(|c| c.encode(&[]).is_err())
+                    .map_or(String::new(), |c| c.json()["id"].to_string());
+                Err((
+                    which.clone(),
+                    format!("the last strip is short and arco cannot encode {which} to pad it to a whole chunk"),
+                ))
+            }
+            other => other,
         };
         let (declared, decoded_why) = match chain {
             Ok(chain) => {
@@ -409,7 +466,7 @@ impl Ctx<'_> {
                     if s.chunk.inline.is_some() {
                         continue;
                     }
-                    if s.chunk.filter_mask != common {
+                    if s.chunk.filter_mask != common || short_edge(s.chunk) {
                         odd += 1;
                         reads.push(k);
                     } else if s.chunk.length < self.options.inline_threshold {
@@ -438,7 +495,7 @@ impl Ctx<'_> {
                             continue;
                         };
                         next = read_iter.next();
-                        if s.chunk.filter_mask != common {
+                        if s.chunk.filter_mask != common || short_edge(s.chunk) {
                             let raw = decode(s, &b)?;
                             let enc = self.encode(var, &declared, &raw)?;
                             decoded_total += enc.len() as u64;
@@ -456,7 +513,11 @@ impl Ctx<'_> {
                     chunks.push((s.flat, r));
                 }
                 let why = (odd > 0).then(|| {
-                    format!("{odd} chunks skipped filters of the pipeline (HDF5 filter mask); decoded, encoded again and inlined ({decoded_total} bytes)")
+                    if tiff {
+                        format!("{odd} strips at the image's bottom edge decoded, padded to whole chunks, encoded again and inlined ({decoded_total} bytes)")
+                    } else {
+                        format!("{odd} chunks skipped filters of the pipeline (HDF5 filter mask); decoded, encoded again and inlined ({decoded_total} bytes)")
+                    }
                 });
                 (declared, why)
             }
@@ -826,6 +887,38 @@ impl Ctx<'_> {
     }
 }
 
+/// A short TIFF strip (fewer rows than the chunk) padded with zeros to a
+/// whole chunk, plane by plane: chunks are `(..., rows, width)`, and every
+/// leading index (band) holds its own rows.
+fn pad_planes(short: &[u8], chunk_shape: &[u64], elem: usize, chunk_bytes: u64) -> Vec<u8> {
+    let n = chunk_shape.len();
+    let full = usize::try_from(chunk_bytes).unwrap_or(usize::MAX);
+    let row_bytes = (chunk_shape.last().map_or(1, |w| *w as usize) * elem).max(1);
+    let rows = if n >= 2 {
+        chunk_shape[n - 2] as usize
+    } else {
+        1
+    };
+    let plane = (rows * row_bytes).max(1);
+    let planes = (full / plane).max(1);
+    let short_plane = short.len() / planes;
+    let mut out = vec![0u8; full];
+    if short_plane * planes != short.len()
+        || !short_plane.is_multiple_of(row_bytes)
+        || short_plane > plane
+    {
+        // Not whole rows per plane: keep the bytes in order.
+        let n = short.len().min(full);
+        out[..n].copy_from_slice(&short[..n]);
+        return out;
+    }
+    for p in 0..planes {
+        out[p * plane..p * plane + short_plane]
+            .copy_from_slice(&short[p * short_plane..(p + 1) * short_plane]);
+    }
+    out
+}
+
 /// True when some part after `k` holds steps along the axis.
 fn parts_after_nonempty(c: &arco_formats::concat::ConcatReader, k: usize) -> bool {
     c.parts().iter().skip(k + 1).any(|p| p.length() > 0)
@@ -928,6 +1021,14 @@ mod tests {
             vec![1, 0]
         );
         assert!(values_le_bytes(&Values::Str(vec![])).is_none());
+    }
+
+    #[test]
+    fn a_short_strip_of_two_bands_is_padded_band_by_band() {
+        // Chunk (2 bands, 3 rows, 2 columns) of u8; the strip holds 1 row.
+        let short = [1, 2, 3, 4];
+        let padded = pad_planes(&short, &[2, 3, 2], 1, 12);
+        assert_eq!(padded, vec![1, 2, 0, 0, 0, 0, 3, 4, 0, 0, 0, 0]);
     }
 
     #[test]

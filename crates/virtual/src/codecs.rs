@@ -12,6 +12,25 @@
 //! | bzip2 (307) | `bz2` |
 //! | GRIB message | `grib` (kerchunk's `GRIBCodec`: `var`, `dtype`) |
 //!
+//! TIFF compressions and predictors map to the codecs `imagecodecs.numcodecs`
+//! registers, with the configurations `tifffile`'s `write_fsspec` writes:
+//!
+//! | TIFF (`CodecSpec`) | numcodecs id |
+//! |---|---|
+//! | LZW | `imagecodecs_lzw` |
+//! | PackBits | `imagecodecs_packbits` |
+//! | deflate (8, 32946) | `zlib` |
+//! | zstd (50000) | `zstd` |
+//! | JPEG (one sample per pixel) | `imagecodecs_jpeg` (`tables` base64, `bitspersample` 8) |
+//! | LERC (one sample per pixel) | `imagecodecs_lerc` (its deflate/zstd stage as `zlib`/`zstd` before it) |
+//! | predictor 2 | `imagecodecs_delta` (`shape` = the chunk, `dtype`, `axis` -1, `dist` 1) |
+//! | predictor 3 | `imagecodecs_floatpred` (`shape` = the chunk, `dtype`, `axis` -1, `dist` 1) |
+//!
+//! Pixel-interleaved tiles (`Interleave`, several samples per pixel) decode
+//! to `(y, x, band)` while arco's variable is `(band, y, x)`; Zarr v2 has no
+//! transpose filter, so they (and WebP, JPEG RGB, LERC of several bands,
+//! which only occur interleaved) stay on the decoded-inline fallback.
+//!
 //! Everything else (lz4 with HDF5's block framing, n-bit, scale-offset,
 //! szip, unknown filters and codecs added later) has no numcodecs
 //! equivalent: [`map_codec`] says why, and the caller inlines decoded chunks
@@ -65,6 +84,43 @@ pub enum Numcodec {
         /// `float32` or `float64`.
         dtype: &'static str,
     },
+    /// `imagecodecs_lzw`: TIFF LZW.
+    Lzw,
+    /// `imagecodecs_packbits`: TIFF PackBits.
+    PackBits,
+    /// `imagecodecs_jpeg`: one baseline JPEG of one 8-bit sample per pixel.
+    Jpeg {
+        /// The `JPEGTables` stream, if the file has one.
+        tables: Option<Vec<u8>>,
+    },
+    /// `imagecodecs_lerc`: one LERC blob of one sample per pixel.
+    Lerc,
+    /// `imagecodecs_delta` (TIFF predictor 2) over a whole chunk of `shape`
+    /// along its last axis.
+    Delta {
+        /// The chunk's shape.
+        shape: Vec<u64>,
+        /// NumPy type string with byte order (`<u2`).
+        dtype: String,
+    },
+    /// `imagecodecs_floatpred` (TIFF predictor 3) over a whole chunk of
+    /// `shape` along its last axis.
+    FloatPred {
+        /// The chunk's shape.
+        shape: Vec<u64>,
+        /// NumPy type string with byte order (`>f4`).
+        dtype: String,
+    },
+}
+
+/// What a chain is mapped for: the chunk's shape and NumPy type string
+/// (needed by the TIFF predictors, whose codecs name both).
+#[derive(Debug, Clone, Copy)]
+pub struct ChunkLayout<'a> {
+    /// The chunk's shape.
+    pub shape: &'a [u64],
+    /// NumPy type string with byte order (`<u2`), as the `.zarray` says.
+    pub dtype: &'a str,
 }
 
 /// Blosc's inner compressors by the code the HDF5 plugin stores.
@@ -90,12 +146,38 @@ impl Numcodec {
             }
             Numcodec::Bz2 { level } => json!({"id": "bz2", "level": level}),
             Numcodec::Grib { var, dtype } => json!({"id": "grib", "var": var, "dtype": dtype}),
+            Numcodec::Lzw => json!({"id": "imagecodecs_lzw"}),
+            Numcodec::PackBits => json!({"id": "imagecodecs_packbits"}),
+            Numcodec::Jpeg { tables } => {
+                use base64::Engine as _;
+                json!({
+                    "id": "imagecodecs_jpeg",
+                    "bitspersample": 8,
+                    "tables": tables.as_ref().map(|t| base64::engine::general_purpose::STANDARD.encode(t)),
+                    "header": null,
+                    "colorspace_data": null,
+                    "colorspace_jpeg": null,
+                })
+            }
+            Numcodec::Lerc => json!({"id": "imagecodecs_lerc"}),
+            Numcodec::Delta { shape, dtype } => json!({
+                "id": "imagecodecs_delta", "shape": shape, "dtype": dtype, "axis": -1, "dist": 1
+            }),
+            Numcodec::FloatPred { shape, dtype } => json!({
+                "id": "imagecodecs_floatpred", "shape": shape, "dtype": dtype, "axis": -1, "dist": 1
+            }),
         }
     }
 
     /// True for codecs Zarr v2 calls a compressor (the last stage of a chain).
     pub fn is_compressor(&self) -> bool {
-        !matches!(self, Numcodec::Shuffle { .. } | Numcodec::Fletcher32)
+        !matches!(
+            self,
+            Numcodec::Shuffle { .. }
+                | Numcodec::Fletcher32
+                | Numcodec::Delta { .. }
+                | Numcodec::FloatPred { .. }
+        )
     }
 
     /// Encode `data` the way numcodecs' decoder of this codec reads it back.
@@ -130,6 +212,14 @@ impl Numcodec {
             }
             Numcodec::Blosc { typesize, .. } => blosc_memcpy_frame(data, *typesize),
             Numcodec::Grib { .. } => Err("arco does not encode GRIB messages".into()),
+            Numcodec::Lzw => weezl::encode::Encoder::with_tiff_size_switch(weezl::BitOrder::Msb, 8)
+                .encode(data)
+                .map_err(|err| format!("LZW encoding failed: {err}")),
+            Numcodec::PackBits => Ok(packbits_literal(data)),
+            Numcodec::Jpeg { .. } => Err("arco does not encode JPEG".into()),
+            Numcodec::Lerc => Err("arco does not encode LERC".into()),
+            Numcodec::Delta { shape, dtype } => predictor_encode(data, shape, dtype, false),
+            Numcodec::FloatPred { shape, dtype } => predictor_encode(data, shape, dtype, true),
         }
     }
 }
@@ -156,9 +246,155 @@ fn blosc_memcpy_frame(data: &[u8], typesize: usize) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
+/// PackBits of literal runs only (every decoder reads it).
+fn packbits_literal(data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(data.len() + data.len() / 128 + 1);
+    for run in data.chunks(128) {
+        out.push((run.len() - 1) as u8);
+        out.extend_from_slice(run);
+    }
+    out
+}
+
+/// TIFF predictor 2 (`float == false`) or 3 applied row by row to a chunk
+/// of `shape` whose samples have NumPy type `dtype`.
+fn predictor_encode(
+    data: &[u8],
+    shape: &[u64],
+    dtype: &str,
+    float: bool,
+) -> Result<Vec<u8>, String> {
+    let big = dtype.starts_with('>');
+    let size: usize = dtype
+        .get(2..)
+        .and_then(|s| s.parse().ok())
+        .filter(|s| matches!(s, 1 | 2 | 4 | 8))
+        .ok_or_else(|| format!("predictor of type {dtype}: 1, 2, 4 or 8-byte samples expected"))?;
+    let row = usize::try_from(shape.last().copied().unwrap_or(1)).unwrap_or(usize::MAX);
+    let row_bytes = row.saturating_mul(size);
+    if row_bytes == 0 || !data.len().is_multiple_of(row_bytes) {
+        return Err(format!(
+            "predictor: {} bytes are not whole rows of {row} {size}-byte samples",
+            data.len()
+        ));
+    }
+    let mut out = Vec::with_capacity(data.len());
+    for r in data.chunks(row_bytes) {
+        if float {
+            // Bytes regrouped most significant first, then differenced.
+            let mut planes = vec![0u8; row_bytes];
+            for (i, s) in r.chunks(size).enumerate() {
+                for b in 0..size {
+                    let sig = if big { s[b] } else { s[size - 1 - b] };
+                    planes[b * row + i] = sig;
+                }
+            }
+            let mut prev = 0u8;
+            for p in planes {
+                out.push(p.wrapping_sub(prev));
+                prev = p;
+            }
+        } else {
+            let val = |s: &[u8]| -> u64 {
+                let mut v = 0u64;
+                for k in 0..size {
+                    let byte = if big { s[k] } else { s[size - 1 - k] };
+                    v = (v << 8) | u64::from(byte);
+                }
+                v
+            };
+            let mut prev = 0u64;
+            for s in r.chunks(size) {
+                let v = val(s);
+                let d = v.wrapping_sub(prev);
+                prev = v;
+                for k in 0..size {
+                    let shift = if big { 8 * (size - 1 - k) } else { 8 * k };
+                    out.push((d >> shift) as u8);
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// The numcodecs codec for one stage, or why there is none.
 pub fn map_codec(codec: &CodecSpec, element_size: usize) -> Result<Numcodec, String> {
+    map_codec_in(codec, element_size, None)
+}
+
+/// [`map_codec`] for chunks of a known layout (TIFF predictors need it).
+pub fn map_codec_in(
+    codec: &CodecSpec,
+    element_size: usize,
+    layout: Option<ChunkLayout<'_>>,
+) -> Result<Numcodec, String> {
+    let predictor = |samples: u32,
+                     row_pixels: u64,
+                     bytes: usize|
+     -> Result<(Vec<u64>, String), String> {
+        let layout = layout.ok_or("the chunk layout is unknown")?;
+        if samples != 1 {
+            return Err(format!(
+                "{samples} samples per pixel are interleaved, which arco's (band, y, x) chunks cannot declare"
+            ));
+        }
+        if layout.shape.last() != Some(&row_pixels) || bytes != element_size {
+            return Err(format!(
+                "its rows of {row_pixels} {bytes}-byte samples are not the chunk's rows ({:?} of {element_size}-byte elements)",
+                layout.shape
+            ));
+        }
+        Ok((layout.shape.to_vec(), layout.dtype.to_string()))
+    };
     Ok(match codec {
+        CodecSpec::Lzw => Numcodec::Lzw,
+        CodecSpec::PackBits => Numcodec::PackBits,
+        CodecSpec::Jpeg { tables, ycbcr_to_rgb } => {
+            if *ycbcr_to_rgb || element_size != 1 {
+                return Err("JPEG of several samples per pixel is pixel-interleaved".into());
+            }
+            Numcodec::Jpeg {
+                tables: tables.clone(),
+            }
+        }
+        CodecSpec::Lerc => {
+            if layout.is_none_or(|l| l.dtype.contains('f')) {
+                return Err("imagecodecs_lerc decodes floats outside LERC's validity mask as 0, where arco (like GDAL) reads NaN".into());
+            }
+            Numcodec::Lerc
+        }
+        CodecSpec::HorizontalDifferencing {
+            bits_per_sample,
+            samples_per_pixel,
+            row_pixels,
+            ..
+        } => {
+            let (shape, dtype) = predictor(
+                *samples_per_pixel,
+                *row_pixels,
+                (*bits_per_sample / 8) as usize,
+            )?;
+            Numcodec::Delta { shape, dtype }
+        }
+        CodecSpec::FloatingPointPredictor {
+            bytes_per_sample,
+            samples_per_pixel,
+            row_pixels,
+            ..
+        } => {
+            let (shape, dtype) =
+                predictor(*samples_per_pixel, *row_pixels, *bytes_per_sample as usize)?;
+            Numcodec::FloatPred { shape, dtype }
+        }
+        CodecSpec::Interleave { samples, .. } => {
+            return Err(format!(
+                "{samples} samples per pixel are interleaved: tiles decode to (y, x, band), arco's variable is (band, y, x), and Zarr v2 has no transpose filter"
+            ))
+        }
+        CodecSpec::Webp => {
+            return Err("WebP tiles are pixel-interleaved RGB(A), which arco's (band, y, x) chunks cannot declare".into())
+        }
         CodecSpec::Deflate { level } => Numcodec::Zlib {
             level: level.unwrap_or(6).min(9),
         },
@@ -218,10 +454,20 @@ pub fn map_chain(
     element_size: usize,
     chunk_bytes: u64,
 ) -> Result<Vec<Numcodec>, (String, String)> {
+    map_chain_in(codecs, element_size, chunk_bytes, None)
+}
+
+/// [`map_chain`] for chunks of a known layout (TIFF predictors need it).
+pub fn map_chain_in(
+    codecs: &[CodecSpec],
+    element_size: usize,
+    chunk_bytes: u64,
+    layout: Option<ChunkLayout<'_>>,
+) -> Result<Vec<Numcodec>, (String, String)> {
     let mut len = Some(chunk_bytes);
     let mut out = Vec::with_capacity(codecs.len());
     for c in codecs {
-        let mapped = map_codec(c, element_size).map_err(|why| (c.label(), why))?;
+        let mapped = map_codec_in(c, element_size, layout).map_err(|why| (c.label(), why))?;
         match &mapped {
             Numcodec::Fletcher32 => len = len.map(|l| l + 4),
             Numcodec::Shuffle { elementsize } => {
@@ -366,6 +612,162 @@ mod tests {
             CodecSpec::Deflate { level: Some(4) },
         ];
         assert_eq!(map_chain(&chain, 4, 4 * 42).unwrap().len(), 3);
+    }
+
+    #[test]
+    fn tiff_codecs_map_to_what_tifffile_writes() {
+        let layout = ChunkLayout {
+            shape: &[1, 16, 16],
+            dtype: "<u2",
+        };
+        let chain = [
+            CodecSpec::HorizontalDifferencing {
+                bits_per_sample: 16,
+                samples_per_pixel: 1,
+                row_pixels: 16,
+                endian: Endian::Little,
+            },
+            CodecSpec::Lzw,
+        ];
+        let mapped = map_chain_in(&chain, 2, 512, Some(layout)).unwrap();
+        let (compressor, filters) = v2_codecs(&mapped);
+        assert_eq!(compressor, json!({"id": "imagecodecs_lzw"}));
+        assert_eq!(
+            filters,
+            json!([{"id": "imagecodecs_delta", "shape": [1, 16, 16], "dtype": "<u2", "axis": -1, "dist": 1}])
+        );
+        let f32 = ChunkLayout {
+            shape: &[1, 4, 8],
+            dtype: ">f4",
+        };
+        let pred3 = CodecSpec::FloatingPointPredictor {
+            bytes_per_sample: 4,
+            samples_per_pixel: 1,
+            row_pixels: 8,
+            endian: Endian::Big,
+        };
+        assert_eq!(
+            map_codec_in(&pred3, 4, Some(f32)).unwrap().json(),
+            json!({"id": "imagecodecs_floatpred", "shape": [1, 4, 8], "dtype": ">f4", "axis": -1, "dist": 1})
+        );
+        assert_eq!(
+            map_codec_in(&CodecSpec::PackBits, 1, Some(layout))
+                .unwrap()
+                .json(),
+            json!({"id": "imagecodecs_packbits"})
+        );
+        let jpeg = CodecSpec::Jpeg {
+            tables: Some(vec![0xff, 0xd8]),
+            ycbcr_to_rgb: false,
+        };
+        assert_eq!(
+            map_codec_in(&jpeg, 1, Some(layout)).unwrap().json()["tables"],
+            json!("/9g=")
+        );
+        // Without the layout a predictor cannot be declared.
+        assert!(map_codec(&pred3, 4).is_err());
+    }
+
+    #[test]
+    fn interleaved_webp_and_float_lerc_stay_on_the_fallback() {
+        let layout = ChunkLayout {
+            shape: &[3, 16, 16],
+            dtype: "|u1",
+        };
+        let why = map_codec_in(
+            &CodecSpec::Interleave {
+                samples: 3,
+                element_size: 1,
+            },
+            1,
+            Some(layout),
+        )
+        .unwrap_err();
+        assert!(why.contains("transpose"), "{why}");
+        assert!(map_codec_in(&CodecSpec::Webp, 1, Some(layout)).is_err());
+        let f32 = ChunkLayout {
+            shape: &[1, 16, 16],
+            dtype: "<f4",
+        };
+        let why = map_codec_in(&CodecSpec::Lerc, 4, Some(f32)).unwrap_err();
+        assert!(why.contains("NaN"), "{why}");
+        let u16 = ChunkLayout {
+            shape: &[1, 16, 16],
+            dtype: "<u2",
+        };
+        assert_eq!(
+            map_codec_in(&CodecSpec::Lerc, 2, Some(u16)).unwrap(),
+            Numcodec::Lerc
+        );
+        // A predictor over interleaved samples is refused too.
+        let pred = CodecSpec::HorizontalDifferencing {
+            bits_per_sample: 8,
+            samples_per_pixel: 3,
+            row_pixels: 16,
+            endian: Endian::Little,
+        };
+        assert!(map_codec_in(&pred, 1, Some(layout)).is_err());
+    }
+
+    /// TIFF stages arco encodes (to pad short strips) decode back through
+    /// arco's TIFF decoders.
+    #[test]
+    fn encoded_tiff_stages_decode_through_arcos_tiff_decoders() {
+        let data: Vec<u8> = (0..64u16).flat_map(|i| (i * 37).to_be_bytes()).collect();
+        let ctx = ChunkContext {
+            label: "test",
+            dtype: &DType::U16,
+            endian: Endian::Big,
+            elements: 64,
+        };
+        let layout = ChunkLayout {
+            shape: &[1, 4, 16],
+            dtype: ">u2",
+        };
+        let chain = vec![
+            CodecSpec::HorizontalDifferencing {
+                bits_per_sample: 16,
+                samples_per_pixel: 1,
+                row_pixels: 16,
+                endian: Endian::Big,
+            },
+            CodecSpec::Lzw,
+        ];
+        for chain in [chain.clone(), vec![chain[0].clone(), CodecSpec::PackBits]] {
+            let mapped = map_chain_in(&chain, 2, 128, Some(layout)).unwrap();
+            let stored = encode_chain(&mapped, &data).unwrap();
+            assert_ne!(stored, data);
+            assert_eq!(
+                decode_chunk(&stored, &chain, 0, &ctx).unwrap(),
+                data,
+                "{chain:?}"
+            );
+        }
+        let floats: Vec<u8> = (0..64)
+            .flat_map(|i| (i as f32 * 0.25 - 3.0).to_le_bytes())
+            .collect();
+        let fctx = ChunkContext {
+            label: "test",
+            dtype: &DType::F32,
+            endian: Endian::Little,
+            elements: 64,
+        };
+        let chain = vec![
+            CodecSpec::FloatingPointPredictor {
+                bytes_per_sample: 4,
+                samples_per_pixel: 1,
+                row_pixels: 16,
+                endian: Endian::Little,
+            },
+            CodecSpec::Zstd { level: Some(1) },
+        ];
+        let layout = ChunkLayout {
+            shape: &[1, 4, 16],
+            dtype: "<f4",
+        };
+        let mapped = map_chain_in(&chain, 4, 256, Some(layout)).unwrap();
+        let stored = encode_chain(&mapped, &floats).unwrap();
+        assert_eq!(decode_chunk(&stored, &chain, 0, &fctx).unwrap(), floats);
     }
 
     /// What arco encodes, arco's HDF5 decoders read back (they follow the

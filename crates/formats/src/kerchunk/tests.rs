@@ -148,3 +148,48 @@ fn templates_expand_with_and_without_spaces() {
     assert_eq!(expand_templates("{{ u }}", &t), "/data/x.nc");
     assert_eq!(expand_templates("/plain", &t), "/plain");
 }
+
+#[test]
+fn tifffile_predictor_codecs_give_samples_and_row_pixels() {
+    // Pixel-interleaved, as tifffile writes it: axis -2 of (y, x, samples).
+    let c = json!({"id": "imagecodecs_delta", "shape": [16, 16, 2], "dtype": ">u2", "axis": -2, "dist": 1});
+    let spec = codec_from_numcodecs(&c, &DType::U16, Endian::Big, &[16, 16, 2]).unwrap();
+    assert_eq!(
+        spec,
+        CodecSpec::HorizontalDifferencing {
+            bits_per_sample: 16,
+            samples_per_pixel: 2,
+            row_pixels: 16,
+            endian: Endian::Big
+        }
+    );
+    // arco's own: one sample along the last axis of (1, y, x).
+    let c = json!({"id": "imagecodecs_floatpred", "shape": [1, 8, 24], "dtype": "<f4", "axis": -1, "dist": 1});
+    let spec = codec_from_numcodecs(&c, &DType::F32, Endian::Little, &[1, 8, 24]).unwrap();
+    assert_eq!(
+        spec,
+        CodecSpec::FloatingPointPredictor {
+            bytes_per_sample: 4,
+            samples_per_pixel: 1,
+            row_pixels: 24,
+            endian: Endian::Little
+        }
+    );
+}
+
+#[test]
+fn tifffile_jpeg_colorspaces_say_whether_ycbcr_is_converted() {
+    let jpeg = |data: Value, jpeg: Value| {
+        let c = json!({"id": "imagecodecs_jpeg", "tables": null, "colorspace_data": data, "colorspace_jpeg": jpeg});
+        match codec_from_numcodecs(&c, &DType::U8, Endian::Little, &[16, 16, 3]).unwrap() {
+            CodecSpec::Jpeg { ycbcr_to_rgb, .. } => ycbcr_to_rgb,
+            other => panic!("{other:?}"),
+        }
+    };
+    assert!(
+        jpeg(json!(2), Value::Null),
+        "YCbCr tiles: libjpeg converts to RGB"
+    );
+    assert!(!jpeg(json!(2), json!(2)), "RGB tiles stay as stored");
+    assert!(!jpeg(Value::Null, Value::Null), "grey tiles");
+}
