@@ -11,6 +11,7 @@
 #     pyproj (arco-crs: crates/crs/tests/pyproj_judge.rs)
 #     stac-api-validator pypgstac[psycopg] (arco-server: scripts/stac_api_check.sh)
 #     kerchunk fastparquet ujson imagecodecs tifffile (arco virtualize: scripts/interop_virtual.py)
+#     virtualizarr[hdf] (bench/virtual: the VirtualiZarr columns)
 #     cfgrib eccodes (GRIB: scripts/interop_grib.py, make_grib_fixtures.py)
 #     icechunk<2 (arco-icechunk: crates/icechunk/tests/python_interop.rs; 1.x reads spec version 1)
 # Later issues add their peers (zarr, kerchunk, rasterio, eccodes, ...) here;
@@ -68,12 +69,12 @@ GROUPS_SPEC=(
   "raster|rasterio rioxarray"
   "crs|pyproj"
   "stacapi|stac-api-validator pypgstac[psycopg]"
-  "virtual|kerchunk fastparquet ujson imagecodecs tifffile"
+  "virtual|kerchunk fastparquet ujson imagecodecs tifffile virtualizarr[hdf]"
   "grib|cfgrib eccodes"
   "icechunk|icechunk<2"
 )
 # import names checked by the fast path and at the end
-IMPORTS="numpy xarray netCDF4 h5py h5netcdf hdf5plugin scipy pandas cftime moto boto3 werkzeug flask zarr numcodecs dask s3fs pystac rasterio rioxarray pyproj stac_api_validator pypgstac psycopg kerchunk fastparquet ujson cfgrib eccodes icechunk imagecodecs tifffile"
+IMPORTS="numpy xarray netCDF4 h5py h5netcdf hdf5plugin scipy pandas cftime moto boto3 werkzeug flask zarr numcodecs dask s3fs pystac rasterio rioxarray pyproj stac_api_validator pypgstac psycopg kerchunk fastparquet ujson cfgrib eccodes icechunk imagecodecs tifffile virtualizarr"
 
 # ---------------------------------------------------------------- 1. apt (optional)
 APT_PKGS=(netcdf-bin hdf5-tools)
@@ -163,7 +164,7 @@ log "versions:"
 "$PY" - <<'EOF' 2>/dev/null
 import importlib.metadata as m
 for n in ["numpy", "xarray", "netCDF4", "h5py", "h5netcdf", "hdf5plugin", "scipy",
-          "pandas", "cftime", "moto", "boto3", "zarr", "numcodecs", "dask", "s3fs", "pystac", "rasterio", "rioxarray", "pyproj", "cfgrib", "eccodes", "stac-api-validator", "pypgstac", "kerchunk", "fastparquet", "ujson"]:
+          "pandas", "cftime", "moto", "boto3", "zarr", "numcodecs", "dask", "s3fs", "pystac", "rasterio", "rioxarray", "pyproj", "cfgrib", "eccodes", "stac-api-validator", "pypgstac", "kerchunk", "fastparquet", "ujson", "virtualizarr"]:
     try:
         v = m.version(n)
     except Exception:

@@ -89,6 +89,12 @@ pub fn is_kerchunk_location(location: &str) -> bool {
             if !path.is_file() {
                 return false;
             }
+            // Sniff the first bytes before reading the whole file: a data
+            // file (NetCDF, GRIB, ...) must never be read whole to be told
+            // apart from a JSON reference set.
+            if !starts_like_json_object(&path) {
+                return false;
+            }
             let Ok(bytes) = std::fs::read(&path) else {
                 return false;
             };
@@ -100,6 +106,22 @@ pub fn is_kerchunk_location(location: &str) -> bool {
         }
         Err(_) => false,
     }
+}
+
+/// Whether the file's first non-blank byte (within its first KiB) is `{`.
+fn starts_like_json_object(path: &std::path::Path) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 1024];
+    let Ok(mut file) = std::fs::File::open(path) else {
+        return false;
+    };
+    let Ok(n) = file.read(&mut head) else {
+        return false;
+    };
+    head[..n]
+        .iter()
+        .find(|b| !b.is_ascii_whitespace())
+        .is_some_and(|b| *b == b'{')
 }
 
 /// True when `bytes` is a JSON object of kerchunk references (version 1, or
