@@ -91,82 +91,91 @@ pub trait Reader: Send + Sync {
     }
 }
 
-struct Nc3Reader {
-    source: DynSource,
-    file: arco_netcdf3::Nc3File,
+/// A parsed file whose fixed-size variables are chunk manifests over one
+/// byte source: what every single-file format reader provides. Values go
+/// through the shared read engine ([`read::read_selection_with`]).
+trait ManifestFile: Send + Sync {
+    /// The metadata tree.
+    fn dataset(&self) -> &Dataset;
+    /// The chunk manifest of a fixed-size variable.
+    fn manifest(&self, variable: &str) -> Result<ChunkManifest>;
+    /// Values of a variable that has no manifest (variable-length types),
+    /// read by the format itself; `None` for variables the engine reads.
+    fn read_without_manifest(
+        &self,
+        _variable: &str,
+        _selection: &Selection,
+    ) -> Option<Result<NdArray>> {
+        None
+    }
 }
 
-impl Reader for Nc3Reader {
+impl ManifestFile for arco_netcdf3::Nc3File {
     fn dataset(&self) -> &Dataset {
-        self.file.dataset()
+        arco_netcdf3::Nc3File::dataset(self)
     }
     fn manifest(&self, variable: &str) -> Result<ChunkManifest> {
-        Ok(self.file.manifest(variable)?)
+        Ok(arco_netcdf3::Nc3File::manifest(self, variable)?)
     }
-    fn read(&self, variable: &str, selection: &Selection) -> Result<NdArray> {
-        let m = self.manifest(variable)?;
-        read::read_selection(self.source.as_ref(), &m, selection)
+}
+
+impl ManifestFile for arco_hdf5::H5File {
+    fn dataset(&self) -> &Dataset {
+        arco_hdf5::H5File::dataset(self)
     }
-    fn read_with(
+    fn manifest(&self, variable: &str) -> Result<ChunkManifest> {
+        Ok(arco_hdf5::H5File::manifest(self, variable)?)
+    }
+    fn read_without_manifest(
         &self,
         variable: &str,
         selection: &Selection,
-        options: &read::ReadOptions,
-    ) -> Result<NdArray> {
-        let m = self.manifest(variable)?;
-        read::read_selection_with(self.source.as_ref(), &m, selection, options)
-    }
-}
-
-struct H5Reader {
-    source: DynSource,
-    file: arco_hdf5::H5File,
-}
-
-impl Reader for H5Reader {
-    fn dataset(&self) -> &Dataset {
-        self.file.dataset()
-    }
-    fn manifest(&self, variable: &str) -> Result<ChunkManifest> {
-        Ok(self.file.manifest(variable)?)
-    }
-    fn read(&self, variable: &str, selection: &Selection) -> Result<NdArray> {
-        let var = self.file.dataset().variable(variable)?;
-        if var.dtype.size().is_none() {
-            return Ok(self.file.read_varlen(variable, selection)?);
+    ) -> Option<Result<NdArray>> {
+        match arco_hdf5::H5File::dataset(self).variable(variable) {
+            Ok(var) if var.dtype.size().is_none() => {
+                Some(self.read_varlen(variable, selection).map_err(Error::from))
+            }
+            _ => None,
         }
-        let m = self.manifest(variable)?;
-        read::read_selection(self.source.as_ref(), &m, selection)
     }
-    fn read_with(
-        &self,
-        variable: &str,
-        selection: &Selection,
-        options: &read::ReadOptions,
-    ) -> Result<NdArray> {
-        let var = self.file.dataset().variable(variable)?;
-        if var.dtype.size().is_none() {
-            return Ok(self.file.read_varlen(variable, selection)?);
+}
+
+impl ManifestFile for arco_geotiff::TiffFile {
+    fn dataset(&self) -> &Dataset {
+        arco_geotiff::TiffFile::dataset(self)
+    }
+    fn manifest(&self, variable: &str) -> Result<ChunkManifest> {
+        Ok(arco_geotiff::TiffFile::manifest(self, variable)?)
+    }
+}
+
+impl ManifestFile for arco_grib::GribFile {
+    fn dataset(&self) -> &Dataset {
+        arco_grib::GribFile::dataset(self)
+    }
+    fn manifest(&self, variable: &str) -> Result<ChunkManifest> {
+        Ok(arco_grib::GribFile::manifest(self, variable)?)
+    }
+}
+
+/// A single-file format reader: a [`ManifestFile`] and the source it reads.
+struct FileReader<F> {
+    source: DynSource,
+    file: F,
+}
+
+impl<F: ManifestFile> Reader for FileReader<F> {
+    fn dataset(&self) -> &Dataset {
+        self.file.dataset()
+    }
+    fn manifest(&self, variable: &str) -> Result<ChunkManifest> {
+        self.file.manifest(variable)
+    }
+    fn read(&self, variable: &str, selection: &Selection) -> Result<NdArray> {
+        if let Some(values) = self.file.read_without_manifest(variable, selection) {
+            return values;
         }
-        let m = self.manifest(variable)?;
-        read::read_selection_with(self.source.as_ref(), &m, selection, options)
-    }
-}
-
-struct TiffReader {
-    source: DynSource,
-    file: arco_geotiff::TiffFile,
-}
-
-impl Reader for TiffReader {
-    fn dataset(&self) -> &Dataset {
-        self.file.dataset()
-    }
-    fn manifest(&self, variable: &str) -> Result<ChunkManifest> {
-        Ok(self.file.manifest(variable)?)
-    }
-    fn read(&self, variable: &str, selection: &Selection) -> Result<NdArray> {
-        let m = self.manifest(variable)?;
+        let m = self.file.manifest(variable)?;
         read::read_selection(self.source.as_ref(), &m, selection)
     }
     fn read_with(
@@ -175,34 +184,10 @@ impl Reader for TiffReader {
         selection: &Selection,
         options: &read::ReadOptions,
     ) -> Result<NdArray> {
-        let m = self.manifest(variable)?;
-        read::read_selection_with(self.source.as_ref(), &m, selection, options)
-    }
-}
-
-struct GribReader {
-    source: DynSource,
-    file: arco_grib::GribFile,
-}
-
-impl Reader for GribReader {
-    fn dataset(&self) -> &Dataset {
-        self.file.dataset()
-    }
-    fn manifest(&self, variable: &str) -> Result<ChunkManifest> {
-        Ok(self.file.manifest(variable)?)
-    }
-    fn read(&self, variable: &str, selection: &Selection) -> Result<NdArray> {
-        let m = self.manifest(variable)?;
-        read::read_selection(self.source.as_ref(), &m, selection)
-    }
-    fn read_with(
-        &self,
-        variable: &str,
-        selection: &Selection,
-        options: &read::ReadOptions,
-    ) -> Result<NdArray> {
-        let m = self.manifest(variable)?;
+        if let Some(values) = self.file.read_without_manifest(variable, selection) {
+            return values;
+        }
+        let m = self.file.manifest(variable)?;
         read::read_selection_with(self.source.as_ref(), &m, selection, options)
     }
 }
@@ -259,19 +244,19 @@ pub fn open(source: DynSource) -> Result<Box<dyn Reader>> {
     let magic = source.read_range(0..n)?;
     if arco_netcdf3::is_netcdf3(&magic) {
         let file = arco_netcdf3::Nc3File::open(source.clone())?;
-        return Ok(Box::new(Nc3Reader { source, file }));
+        return Ok(Box::new(FileReader { source, file }));
     }
     if arco_hdf5::is_hdf5(&magic) {
         let file = arco_hdf5::H5File::open(source.clone())?;
-        return Ok(Box::new(H5Reader { source, file }));
+        return Ok(Box::new(FileReader { source, file }));
     }
     if arco_geotiff::is_tiff(&magic) {
         let file = arco_geotiff::TiffFile::open(source.clone())?;
-        return Ok(Box::new(TiffReader { source, file }));
+        return Ok(Box::new(FileReader { source, file }));
     }
     if arco_grib::is_grib(&magic) {
         let file = arco_grib::GribFile::open(source.clone())?;
-        return Ok(Box::new(GribReader { source, file }));
+        return Ok(Box::new(FileReader { source, file }));
     }
     Err(Error::UnknownFormat {
         location: source.location().to_string(),
