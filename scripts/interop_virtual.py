@@ -680,6 +680,36 @@ def check_s3(j: Judge):
 # =========================================================================== main
 
 
+def all_variables(meta: dict) -> list[dict]:
+    """Every variable of `arco --json inspect` output, in every group."""
+    stack, variables = [meta["root"]], []
+    while stack:
+        g = stack.pop()
+        variables.extend(g.get("variables", []))
+        stack.extend(g.get("groups", []))
+    return variables
+
+
+def refs_and_dump(j: Judge, path: str, out: str, vpath: str):
+    """(values through the references with xarray, values of `arco dump --raw`
+    of the source, None), or (None, None, why) when one side cannot be read
+    or the shapes differ."""
+    npy = os.path.join(j.tmp, "refs_and_dump.npy")
+    rc, _, err = j.run("dump", path, "--var", vpath, "--raw", "--npy", npy)
+    if rc != 0:
+        return None, None, f"{vpath}: arco dump failed: {first_line(err)}"
+    want = np.load(npy)
+    group = os.path.dirname(vpath.rstrip("/")) or "/"
+    try:
+        ds = open_refs_xr(out, group, mask_and_scale=False, decode_times=False)
+        got = ds[os.path.basename(vpath)].values
+    except Exception as e:  # noqa: BLE001
+        return None, None, f"{vpath}: xarray through the references failed: {str(e)[:200]}"
+    if got.shape != want.shape:
+        return None, None, f"{vpath}: shape {got.shape} through the references, {want.shape} from arco"
+    return got, want, None
+
+
 def check_grib(j: Judge):
     """GRIB messages referenced with kerchunk's ``grib`` codec: xarray through
     fsspec's reference file system (ecCodes decoding each message) equals
@@ -706,32 +736,15 @@ def check_grib(j: Judge):
         if rc != 0:
             j.report("FAIL", f"{name} [grib refs]", [f"inspect failed: {first_line(err)}"])
             continue
-        meta = json.loads(info)
+        variables = all_variables(json.loads(info))
         reasons, compared = [], 0
-        stack, variables = [meta["root"]], []
-        while stack:
-            g = stack.pop()
-            variables.extend(g.get("variables", []))
-            stack.extend(g.get("groups", []))
         for v in variables:
                 if not any(c.get("name") == "grib" for c in v.get("codecs", [])):
                     continue
                 vpath = v["path"]
-                npy = os.path.join(j.tmp, "grib_ref.npy")
-                rc, _, err = j.run("dump", path, "--var", vpath, "--raw", "--npy", npy)
-                if rc != 0:
-                    reasons.append(f"{vpath}: arco dump failed: {first_line(err)}")
-                    continue
-                want = np.load(npy)
-                group = os.path.dirname(vpath.rstrip("/")) or "/"
-                try:
-                    ds = open_refs_xr(out, group, mask_and_scale=False, decode_times=False)
-                    got = ds[os.path.basename(vpath)].values
-                except Exception as e:  # noqa: BLE001
-                    reasons.append(f"{vpath}: xarray through the references failed: {str(e)[:160]}")
-                    continue
-                if got.shape != want.shape:
-                    reasons.append(f"{vpath}: shape {got.shape} through the references, {want.shape} from arco")
+                got, want, why = refs_and_dump(j, path, out, vpath)
+                if why:
+                    reasons.append(why)
                     continue
                 scale = float(np.nanmax(np.abs(want))) if np.isfinite(want).any() else 0.0
                 ok = np.isclose(got.astype(np.float64), want.astype(np.float64), rtol=1e-6,
@@ -778,33 +791,16 @@ def check_tiff(j: Judge):
         if rc != 0:
             j.report("FAIL", f"{name} [tiff refs]", [f"inspect failed: {first_line(err)}"])
             continue
-        meta = json.loads(info)
+        variables = all_variables(json.loads(info))
         reasons, compared = [], 0
-        stack, variables = [meta["root"]], []
-        while stack:
-            g = stack.pop()
-            variables.extend(g.get("variables", []))
-            stack.extend(g.get("groups", []))
         for v in variables:
             if len(v.get("shape", [])) < 2:
                 continue
             vpath = v["path"]
             jpeg = any(str(c.get("name", "")).startswith("jpeg") for c in v.get("codecs", []))
-            npy = os.path.join(j.tmp, "tiff_ref.npy")
-            rc, _, err = j.run("dump", path, "--var", vpath, "--raw", "--npy", npy)
-            if rc != 0:
-                reasons.append(f"{vpath}: arco dump failed: {first_line(err)}")
-                continue
-            want = np.load(npy)
-            group = os.path.dirname(vpath.rstrip("/")) or "/"
-            try:
-                ds = open_refs_xr(out, group, mask_and_scale=False, decode_times=False)
-                got = ds[os.path.basename(vpath)].values
-            except Exception as e:  # noqa: BLE001
-                reasons.append(f"{vpath}: xarray through the references failed: {str(e)[:200]}")
-                continue
-            if got.shape != want.shape:
-                reasons.append(f"{vpath}: shape {got.shape} through the references, {want.shape} from arco")
+            got, want, why = refs_and_dump(j, path, out, vpath)
+            if why:
+                reasons.append(why)
                 continue
             if jpeg:
                 diff = np.abs(got.astype(np.float64) - want.astype(np.float64))
