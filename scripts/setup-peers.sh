@@ -14,6 +14,8 @@
 #     virtualizarr[hdf] (bench/virtual: the VirtualiZarr columns)
 #     cfgrib eccodes (GRIB: scripts/interop_grib.py, make_grib_fixtures.py)
 #     icechunk<2 (arco-icechunk: crates/icechunk/tests/python_interop.rs; 1.x reads spec version 1)
+#     morecantile rio-tiler titiler.core matplotlib (arco-render: crates/render/tests/data/make_expected.py,
+#       scripts/make_colormaps.py)
 # Later issues add their peers (zarr, kerchunk, rasterio, eccodes, ...) here;
 # the tested full recipe is /work/shared/tools/peers-setup.sh.
 #
@@ -64,9 +66,9 @@ log() { printf '[setup-peers] %s\n' "$*"; }
 GROUPS_SPEC=(
   "core|numpy xarray netCDF4 h5py h5netcdf hdf5plugin scipy pandas cftime"
   "moto|moto[server] boto3"
-  "zarr|zarr numcodecs dask[array] s3fs"
+  "zarr|zarr numcodecs dask[array] s3fs aiohttp"
   "stac|pystac"
-  "raster|rasterio rioxarray"
+  "raster|rasterio rioxarray morecantile rio-tiler titiler.core matplotlib"
   "crs|pyproj"
   "stacapi|stac-api-validator pypgstac[psycopg]"
   "virtual|kerchunk fastparquet ujson imagecodecs tifffile virtualizarr[hdf]"
@@ -74,7 +76,7 @@ GROUPS_SPEC=(
   "icechunk|icechunk<2"
 )
 # import names checked by the fast path and at the end
-IMPORTS="numpy xarray netCDF4 h5py h5netcdf hdf5plugin scipy pandas cftime moto boto3 werkzeug flask zarr numcodecs dask s3fs pystac rasterio rioxarray pyproj stac_api_validator pypgstac psycopg kerchunk fastparquet ujson cfgrib eccodes icechunk imagecodecs tifffile virtualizarr"
+IMPORTS="numpy xarray netCDF4 h5py h5netcdf hdf5plugin scipy pandas cftime moto boto3 werkzeug flask zarr numcodecs dask s3fs aiohttp pystac rasterio rioxarray pyproj stac_api_validator pypgstac psycopg kerchunk fastparquet ujson cfgrib eccodes icechunk imagecodecs tifffile virtualizarr morecantile rio_tiler titiler.core matplotlib"
 
 # ---------------------------------------------------------------- 1. apt (optional)
 APT_PKGS=(netcdf-bin hdf5-tools)
@@ -164,7 +166,7 @@ log "versions:"
 "$PY" - <<'EOF' 2>/dev/null
 import importlib.metadata as m
 for n in ["numpy", "xarray", "netCDF4", "h5py", "h5netcdf", "hdf5plugin", "scipy",
-          "pandas", "cftime", "moto", "boto3", "zarr", "numcodecs", "dask", "s3fs", "pystac", "rasterio", "rioxarray", "pyproj", "cfgrib", "eccodes", "stac-api-validator", "pypgstac", "kerchunk", "fastparquet", "ujson", "virtualizarr"]:
+          "pandas", "cftime", "moto", "boto3", "zarr", "numcodecs", "dask", "s3fs", "pystac", "rasterio", "rioxarray", "morecantile", "rio-tiler", "titiler.core", "matplotlib", "pyproj", "cfgrib", "eccodes", "stac-api-validator", "pypgstac", "kerchunk", "fastparquet", "ujson", "virtualizarr"]:
     try:
         v = m.version(n)
     except Exception:

@@ -38,8 +38,16 @@ echo "== convert: peak memory within --memory"
 "$PY" scripts/memory_check.py --arco "$ARCO" || status=1
 echo "== convert: a killed run leaves nothing that looks complete, and resumes"
 "$PY" scripts/interruption_check.py --arco "$ARCO" || status=1
+echo "== convert --pyramid: overview levels vs xarray coarsen, the multiscales schema, verify"
+"$PY" scripts/interop_pyramid.py --arco "$ARCO" || status=1
 echo "== virtualize: kerchunk JSON and Parquet read by xarray through fsspec == the sources; vs kerchunk"
 "$PY" scripts/interop_virtual.py --arco "$ARCO" || status=1
+echo "== serve: map tiles pixel for pixel against an independent rendering (xarray, rioxarray, rio-tiler)"
+"$PY" scripts/interop_tiles.py --arco "$ARCO" || status=1
+echo "== serve: Zarr v3 over HTTP (xarray / zarr-python through fsspec) == the sources"
+"$PY" scripts/interop_zarrhttp.py --arco "$ARCO" || status=1
+echo "== serve: the viewer in headless Chromium (tiles drawn, time slider, click -> chart)"
+bash scripts/viewer_check.sh --arco "$ARCO" || status=1
 echo "== STAC API: stac-api-validator on arco serve, embedded and pgstac backends"
 bash scripts/stac_api_check.sh --arco "$ARCO" || status=1
 exit $status

@@ -32,7 +32,7 @@ use arco_formats::Reader;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
 
-pub use grid::Spatial;
+pub use grid::{horizontal_grids, GridKind, HorizontalGrid, Spatial};
 pub use time::Temporal;
 
 /// Variables whose decoded values are at most this many bytes get statistics
@@ -299,6 +299,17 @@ impl Ctx<'_> {
     }
 }
 
+/// True when `path` lies in a multiscale level group that the root's
+/// `multiscales` attribute declares (`arco convert --pyramid`).
+pub(crate) fn in_level(ds: &Dataset, path: &str) -> bool {
+    let p = path.trim_start_matches('/');
+    arco_zarr::multiscale_levels(&ds.root.attributes)
+        .iter()
+        .map(|l| l.path.trim_matches('/'))
+        .filter(|l| !l.is_empty())
+        .any(|l| p.strip_prefix(l).is_some_and(|rest| rest.starts_with('/')))
+}
+
 /// Text of a variable attribute.
 pub(crate) fn text<'a>(var: &'a Variable, name: &str) -> Option<&'a str> {
     var.attr(name)
@@ -403,7 +414,10 @@ pub fn describe(
         opts,
     };
     let mut notes = Vec::new();
-    let roles = cube::Roles::of(ds);
+    let mut roles = cube::Roles::of(ds);
+    // Multiscale levels (`arco convert --pyramid`) are coarser copies of
+    // the data, not more data variables.
+    roles.data.retain(|v| !in_level(ds, &v.path));
     let grids = grid::detect(&ctx, &roles)?;
     let spatial = match grid::footprint(&ctx, &grids, &mut notes)? {
         Some(s) => Some(s),

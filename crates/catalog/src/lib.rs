@@ -89,8 +89,9 @@ pub mod write;
 pub use assets::{AssetKind, AssetSpec};
 pub use collection::{collection_from, CollectionSpec};
 pub use describe::{
-    describe, DescribeOptions, Description, InputRecord, Processing, Spatial, StatisticsMode,
-    Temporal, AUTO_STATISTICS_LIMIT,
+    describe, horizontal_grids, id_from_location, sanitize_id, DescribeOptions, Description,
+    GridKind, HorizontalGrid, InputRecord, Processing, Spatial, StatisticsMode, Temporal,
+    AUTO_STATISTICS_LIMIT,
 };
 pub use extensions::{declare_extensions, StacObject, EXTENSIONS};
 pub use license::License;

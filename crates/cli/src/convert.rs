@@ -63,6 +63,16 @@ pub struct ConvertArgs {
     /// Worker threads (default: one per core).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub threads: Option<u64>,
+    /// Also write overview levels (groups /1, /2, ... at 1/2, 1/4, ... of the
+    /// horizontal resolution, declared with the Zarr multiscales convention) for map tiles.
+    #[arg(long)]
+    pub pyramid: bool,
+    /// Number of overview levels (default: until the next level would be under 256 cells along both horizontal dimensions).
+    #[arg(long, value_name = "N", requires = "pyramid", value_parser = clap::value_parser!(u32).range(1..=30))]
+    pub pyramid_levels: Option<u32>,
+    /// How a 2x2 block becomes one value: mean (ignoring missing values) or nearest (its top-left value); flags and other categorical variables always use nearest.
+    #[arg(long, value_name = "METHOD", requires = "pyramid", value_parser = ["mean", "nearest"])]
+    pub pyramid_resampling: Option<String>,
     /// Replace an existing output (a local one only once the new one is complete).
     #[arg(long)]
     pub overwrite: bool,
@@ -128,7 +138,7 @@ pub fn run(args: &ConvertArgs, storage: &StorageArgs, json: bool) -> anyhow::Res
             .map(human_bytes)
             .unwrap_or_else(|| "?".into());
         println!(
-            "{}: {} arrays, {} chunks, {} in, {} uncompressed, {} out{ratio}, {:.1} s{}{}",
+            "{}: {} arrays, {} chunks, {} in, {} uncompressed, {} out{ratio}, {:.1} s{}{}{}",
             summary.output,
             summary.arrays,
             summary.chunks,
@@ -140,6 +150,15 @@ pub fn run(args: &ConvertArgs, storage: &StorageArgs, json: bool) -> anyhow::Res
                 String::new()
             } else {
                 format!("; rechunked {}", summary.rechunked.join(", "))
+            },
+            if summary.pyramid_levels > 0 {
+                format!(
+                    "; {} overview level{}",
+                    summary.pyramid_levels,
+                    if summary.pyramid_levels == 1 { "" } else { "s" }
+                )
+            } else {
+                String::new()
             },
             if summary.tasks_skipped > 0 {
                 format!("; resumed, {} tasks already done", summary.tasks_skipped)
@@ -184,6 +203,17 @@ fn options(args: &ConvertArgs) -> anyhow::Result<ConvertOptions> {
         zarr_format: args.zarr_format,
         memory,
         drop: args.drop.clone(),
+        pyramid: if args.pyramid {
+            Some(arco_engine::PyramidOptions {
+                levels: args.pyramid_levels,
+                resampling: match &args.pyramid_resampling {
+                    Some(r) => r.parse()?,
+                    None => arco_engine::Resampling::default(),
+                },
+            })
+        } else {
+            None
+        },
         threads: args
             .threads
             .map_or(0, |n| usize::try_from(n).unwrap_or(usize::MAX)),

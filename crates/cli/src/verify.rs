@@ -151,6 +151,7 @@ fn run_virtual(
             extra: Vec::new(),
             variables: Vec::new(),
             source_changes: Vec::new(),
+            pyramid: Vec::new(),
             notes: vec![format!("values were not compared: {e}")],
         },
         Err(e) => return Err(anyhow::Error::new(e).context(format!("verifying {dest}"))),
@@ -192,6 +193,22 @@ fn print_human(report: &VerifyReport) -> anyhow::Result<()> {
     }
     for d in &report.differences {
         writeln!(out, "{d}")?;
+    }
+    for l in &report.pyramid {
+        writeln!(
+            out,
+            "overview level {} ({}, 1/{}): {} arrays, {} values recomputed from the level below{}",
+            l.level,
+            l.group,
+            l.factor,
+            l.arrays,
+            l.elements,
+            if l.value_differences == 0 {
+                ", all equal".to_string()
+            } else {
+                format!(", {} differ", l.value_differences)
+            }
+        )?;
     }
     for n in &report.notes {
         writeln!(out, "note: {n}")?;

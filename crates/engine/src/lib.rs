@@ -16,6 +16,8 @@
 //!   tasks, and a stable hash for resume.
 //! * [`convert()`]: execution on rayon, completion markers, resume, atomic
 //!   publication, provenance, progress events.
+//! * [`pyramid`]: overview levels (`--pyramid`) in the multiscales layout,
+//!   computed level by level inside the atomic publication.
 //!
 //! ```no_run
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -36,6 +38,7 @@ pub mod memory;
 pub mod plan;
 pub mod progress;
 pub mod provenance;
+pub mod pyramid;
 pub mod run;
 pub mod verify;
 
@@ -45,6 +48,7 @@ pub use plan::{
     plan, CodecChoice, ConvertOptions, Plan, SourceStamp, Stage, Strategy, Task, VarPlan,
 };
 pub use progress::Progress;
+pub use pyramid::{PyramidOptions, Resampling};
 pub use run::{convert, OutputOptions, StacOptions, Summary};
 
 /// Errors planning or running a conversion, in the user's terms.
@@ -78,6 +82,20 @@ pub enum Error {
         region: String,
         /// What the writer said.
         source: Box<arco_zarr::Error>,
+    },
+    /// Computing an overview level failed.
+    #[error("overview level {level}: {array} {region} in {location}: {message}")]
+    Pyramid {
+        /// Output store location.
+        location: String,
+        /// The level (1, 2, ...).
+        level: u32,
+        /// Array path in the store.
+        array: String,
+        /// The region.
+        region: String,
+        /// What went wrong.
+        message: String,
     },
     /// The output could not be described in STAC.
     #[error("{location}: STAC description: {message}")]

@@ -171,6 +171,9 @@ pub struct ConvertOptions {
     /// Variables left out on purpose (names or full paths), recorded in the provenance.
     #[serde(default)]
     pub drop: Vec<String>,
+    /// Overview levels (`--pyramid`), recorded in the provenance.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pyramid: Option<crate::pyramid::PyramidOptions>,
 }
 
 impl Default for ConvertOptions {
@@ -183,6 +186,7 @@ impl Default for ConvertOptions {
             threads: 0,
             max_read_amplification: MAX_READ_AMPLIFICATION,
             drop: Vec::new(),
+            pyramid: None,
         }
     }
 }
@@ -360,6 +364,9 @@ pub struct Plan {
     pub groups: Vec<GroupPlan>,
     /// Per source variable.
     pub variables: Vec<VarPlan>,
+    /// Overview levels, when asked for and the data have a horizontal grid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pyramid: Option<crate::pyramid::PyramidPlan>,
     /// Hex SHA-256 (first 16 digits) of everything above.
     pub hash: String,
     /// Notes for the user (threads lowered to fit memory, oversized chunks, …).
@@ -652,6 +659,15 @@ pub fn plan(
         });
     }
 
+    let pyramid = match &options.pyramid {
+        Some(p) => {
+            let (pyramid, more) =
+                crate::pyramid::plan_pyramid(reader, &variables, p, &options.drop, task_bytes)?;
+            notes.extend(more);
+            pyramid
+        }
+        None => None,
+    };
     let mut plan = Plan {
         version: PLAN_VERSION,
         arco_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -663,6 +679,7 @@ pub fn plan(
         root_attributes: arco_zarr::attributes_json(&ds.root.attributes),
         groups,
         variables,
+        pyramid,
         hash: String::new(),
         notes,
     };

@@ -21,6 +21,11 @@
 //! output deletes it and starts over (announced as a `restart` phase). A run
 //! that fails leaves the partial output in place for the next run.
 //!
+//! Overview levels (`--pyramid`, [`crate::pyramid`]) are computed after the
+//! full-resolution tasks and before the root metadata, level by level, each
+//! from the level below read back from the partial output, with completion
+//! markers of their own (`p{level}.v{n}.{block}`).
+//!
 //! Rechunked variables go through a temporary Zarr store (zstd level 1) at
 //! `DEST.arco-partial/.arco/tmp` (local destinations) or in the system's
 //! temporary folder under the plan hash (remote ones), with its own pass-1
@@ -28,8 +33,9 @@
 
 use crate::plan::{output_variable, Plan, Stage, Strategy, Task, VarPlan};
 use crate::progress::Progress;
+use crate::pyramid::{self, resample, PyramidPlan, PyramidTask, Role};
 use crate::{provenance, Error, Result};
-use arco_core::{DimSlice, NdArray, Selection, Values};
+use arco_core::{Dataset, DimSlice, NdArray, Selection, Values, Variable};
 use arco_formats::read::ReadOptions;
 use arco_formats::Reader;
 use arco_storage::{Location, OpenOptions};
@@ -116,6 +122,8 @@ pub struct Summary {
     pub seconds: f64,
     /// The plan hash.
     pub plan: String,
+    /// Overview levels written (`--pyramid`).
+    pub pyramid_levels: u32,
 }
 
 /// Where the run writes, resolved from [`OutputOptions::location`].
@@ -180,10 +188,23 @@ pub fn convert(
         .filter(|v| matches!(v.strategy, Strategy::Rechunk { .. }))
         .map(|v| v.source.clone())
         .collect();
+    let pyramid_tasks: Vec<PyramidTask> = plan
+        .pyramid
+        .as_ref()
+        .map(PyramidPlan::all_tasks)
+        .unwrap_or_default();
+    let pyramid_arrays = plan.pyramid.as_ref().map_or(0, PyramidPlan::array_count);
+    let array_count: u64 = plan
+        .variables
+        .iter()
+        .map(|v| v.outputs.len() as u64)
+        .sum::<u64>()
+        + pyramid_arrays;
     progress(Progress::Planned {
-        tasks: tasks.len() as u64,
-        bytes: tasks.iter().map(|t| t.bytes).sum(),
-        arrays: plan.variables.iter().map(|v| v.outputs.len() as u64).sum(),
+        tasks: (tasks.len() + pyramid_tasks.len()) as u64,
+        bytes: tasks.iter().map(|t| t.bytes).sum::<u64>()
+            + pyramid_tasks.iter().map(|t| t.bytes).sum::<u64>(),
+        arrays: array_count,
         rechunked: rechunked.clone(),
         threads: plan.threads,
         memory: plan.options.memory.total,
@@ -354,6 +375,11 @@ pub fn convert(
         })?;
     }
 
+    // Overview levels, each from the one below, before the root metadata.
+    if let Some(pp) = &plan.pyramid {
+        ctx.run_pyramid(pp, &pool, &skipped, &marker_dir)?;
+    }
+
     // Provenance, root metadata last, completion marker.
     progress(Progress::phase(
         "checksums",
@@ -375,6 +401,27 @@ pub fn convert(
             "plan": plan.hash,
         }),
     );
+    let mut hide = Vec::new();
+    if let Some(pp) = plan.pyramid.as_ref().filter(|p| !p.levels.is_empty()) {
+        let levels: Vec<(String, u64)> = pp
+            .levels
+            .iter()
+            .map(|l| (l.name.clone(), l.factor))
+            .collect();
+        let resampling = plan
+            .options
+            .pyramid
+            .as_ref()
+            .map(|o| o.resampling)
+            .unwrap_or_default();
+        let declared = arco_zarr::multiscales_attributes(
+            &levels,
+            resampling.convention_name(),
+            &root_attributes,
+        );
+        root_attributes.extend(declared);
+        hide = levels.into_iter().map(|(name, _)| name).collect();
+    }
     progress(Progress::phase(
         "publish",
         format!("publishing {}", out.location),
@@ -387,7 +434,7 @@ pub fn convert(
     ctx.store.consolidate()?;
     if let Some(stac) = &out.stac {
         progress(Progress::phase("stac", "describing the output in STAC"));
-        for (name, bytes) in stac_documents(&store_location, out, format, stac, progress)? {
+        for (name, bytes) in stac_documents(&store_location, out, format, stac, &hide, progress)? {
             ctx.store.put_bytes(&name, &bytes)?;
         }
     }
@@ -413,11 +460,11 @@ pub fn convert(
         }
         Target::Remote => None,
     };
-    let bytes_uncompressed = plan.bytes();
+    let bytes_uncompressed = plan.bytes() + plan.pyramid.as_ref().map_or(0, PyramidPlan::bytes);
     let summary = Summary {
         output: out.location.clone(),
-        arrays: plan.variables.iter().map(|v| v.outputs.len() as u64).sum(),
-        chunks: plan.chunk_count(),
+        arrays: array_count,
+        chunks: plan.chunk_count() + plan.pyramid.as_ref().map_or(0, PyramidPlan::chunk_count),
         tasks_run,
         tasks_skipped: skipped.load(Ordering::Relaxed),
         rechunked,
@@ -429,6 +476,7 @@ pub fn convert(
             .map(|b| bytes_uncompressed as f64 / b as f64),
         seconds: started.elapsed().as_secs_f64(),
         plan: plan.hash.clone(),
+        pyramid_levels: plan.pyramid.as_ref().map_or(0, |p| p.levels.len() as u32),
     };
     progress(Progress::Finished {
         summary: summary.clone(),
@@ -452,12 +500,32 @@ impl Ctx<'_> {
 
     fn run_or_skip(&self, task: &Task, skipped: &AtomicU64) -> Result<()> {
         let store = self.marker_store(task);
-        let key = self.marker(task);
-        if store.get_bytes(&key)?.is_some() {
+        self.marked(
+            store,
+            &self.marker(task),
+            &task.id,
+            task.bytes,
+            skipped,
+            || self.run(task),
+        )
+    }
+
+    /// Run `work` unless the marker `key` in `store` says a previous run
+    /// did; then write the marker and report the task done.
+    fn marked(
+        &self,
+        store: &ZarrStore,
+        key: &str,
+        id: &str,
+        bytes: u64,
+        skipped: &AtomicU64,
+        work: impl FnOnce() -> Result<()>,
+    ) -> Result<()> {
+        if store.get_bytes(key)?.is_some() {
             skipped.fetch_add(1, Ordering::Relaxed);
             (self.progress)(Progress::TaskDone {
-                id: task.id.clone(),
-                bytes: task.bytes,
+                id: id.to_string(),
+                bytes,
                 skipped: true,
             });
             return Ok(());
@@ -467,15 +535,171 @@ impl Ctx<'_> {
                 return Err(Error::Interrupted(n));
             }
         }
-        self.run(task)?;
-        store.put_bytes(&key, b"{}")?;
+        work()?;
+        store.put_bytes(key, b"{}")?;
         self.done_this_run.fetch_add(1, Ordering::SeqCst);
         (self.progress)(Progress::TaskDone {
-            id: task.id.clone(),
-            bytes: task.bytes,
+            id: id.to_string(),
+            bytes,
             skipped: false,
         });
         Ok(())
+    }
+
+    /// Create (or reopen) the level groups and arrays, then compute the
+    /// levels one after the other, each level's tasks in parallel.
+    fn run_pyramid(
+        &self,
+        pp: &PyramidPlan,
+        pool: &rayon::ThreadPool,
+        skipped: &AtomicU64,
+        marker_dir: &str,
+    ) -> Result<()> {
+        let setup_key = format!("{marker_dir}/pyramid-setup");
+        let set_up = self.store.get_bytes(&setup_key)?.is_some();
+        (self.progress)(Progress::phase(
+            "pyramid",
+            format!(
+                "{} overview level{} of {} variable{}",
+                pp.levels.len(),
+                if pp.levels.len() == 1 { "" } else { "s" },
+                pp.variables.len(),
+                if pp.variables.len() == 1 { "" } else { "s" }
+            ),
+        ));
+        let levels = self.open_levels(pp, set_up)?;
+        if !set_up {
+            self.store.put_bytes(&setup_key, b"{}")?;
+        }
+        for level in &pp.levels {
+            let tasks = pp.tasks(level.level);
+            (self.progress)(Progress::phase(
+                "pyramid",
+                format!(
+                    "level {} (/{}, 1/{}): {} tasks",
+                    level.level,
+                    level.name,
+                    level.factor,
+                    tasks.len()
+                ),
+            ));
+            pool.install(|| {
+                tasks.par_iter().try_for_each(|t| {
+                    let key = format!(".arco/tasks/{}/{}", self.plan.hash, t.id);
+                    self.marked(&self.store, &key, &t.id, t.bytes, skipped, || {
+                        self.run_pyramid_task(pp, &levels, t)
+                    })
+                })
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Per level (index 0: the full resolution), the arrays and codecs of
+    /// the pyramid's variables; creates the level groups and arrays unless
+    /// a previous run did.
+    fn open_levels(&self, pp: &PyramidPlan, set_up: bool) -> Result<Levels> {
+        let ds: &Dataset = self.reader.dataset();
+        let mut base_vars: Vec<Variable> = Vec::with_capacity(pp.variables.len());
+        let mut arrays = vec![Vec::with_capacity(pp.variables.len())];
+        let mut codecs = vec![Vec::with_capacity(pp.variables.len())];
+        for pv in &pp.variables {
+            let vp = &self.plan.variables[pv.var];
+            let src = ds.variable(&vp.source)?;
+            let var = output_variable(src, &vp.outputs[0]);
+            codecs[0].push(level_codec(&var)?);
+            arrays[0].push(self.arrays[pv.var][0].clone());
+            base_vars.push(var);
+        }
+        let paths: Vec<&str> = pp.variables.iter().map(|v| v.path.as_str()).collect();
+        for (li, level) in pp.levels.iter().enumerate() {
+            if !set_up {
+                let mut attributes = self.plan.root_attributes.clone();
+                attributes.insert(
+                    "arco:level".into(),
+                    serde_json::json!({"level": level.level, "factor": level.factor}),
+                );
+                self.store.create_group(&GroupSpec {
+                    path: format!("/{}", level.name),
+                    attributes,
+                })?;
+            }
+            let mut level_arrays = Vec::with_capacity(pp.variables.len());
+            let mut level_codecs = Vec::with_capacity(pp.variables.len());
+            for (pv, base) in pp.variables.iter().zip(&base_vars) {
+                let var =
+                    pyramid::level_variable(base, &pv.dtype, level, pv.shapes[li].clone(), &paths);
+                level_codecs.push(level_codec(&var)?);
+                if set_up {
+                    level_arrays.push(self.store.array(&var.path)?);
+                } else {
+                    let spec = arco_zarr::array_spec_for(
+                        &var,
+                        pv.chunks[li].clone(),
+                        None,
+                        self.plan.options.codec.compression_for(&pv.dtype),
+                    );
+                    level_arrays.push(self.store.create_array(&spec)?);
+                }
+            }
+            arrays.push(level_arrays);
+            codecs.push(level_codecs);
+        }
+        Ok(Levels { arrays, codecs })
+    }
+
+    fn run_pyramid_task(&self, pp: &PyramidPlan, levels: &Levels, t: &PyramidTask) -> Result<()> {
+        let k = t.level as usize;
+        let pv = &pp.variables[t.var];
+        let out = &levels.arrays[k][t.var];
+        let region = format!(
+            "[{}] (task {})",
+            t.start
+                .iter()
+                .zip(&t.shape)
+                .map(|(s, n)| format!("{s}:{}", s + n))
+                .collect::<Vec<_>>()
+                .join(", "),
+            t.id
+        );
+        let failed = |array: &ZarrArray, message: String| Error::Pyramid {
+            location: self.store_location.clone(),
+            level: t.level,
+            array: array.spec().path.clone(),
+            region: region.clone(),
+            message,
+        };
+        let data = match &pv.role {
+            Role::Copy => {
+                let base = &levels.arrays[0][t.var];
+                base.read(&selection(&t.start, &t.shape))
+                    .map_err(|e| failed(base, format!("cannot read it back: {e}")))?
+            }
+            Role::Downsample { axes, method } => {
+                let input = &levels.arrays[k - 1][t.var];
+                let in_shape = &input.spec().shape;
+                let (start, shape) = pyramid::input_region(&t.start, &t.shape, in_shape, axes);
+                let values = input
+                    .read(&selection(&start, &shape))
+                    .map_err(|e| failed(input, format!("cannot read the level below: {e}")))?;
+                resample::downsample(
+                    &values,
+                    axes,
+                    *method,
+                    &levels.codecs[k - 1][t.var],
+                    &levels.codecs[k][t.var],
+                )
+                .map_err(|e| failed(out, e.to_string()))?
+            }
+        };
+        if data.shape != t.shape {
+            return Err(failed(
+                out,
+                format!("computed a region of shape {:?}", data.shape),
+            ));
+        }
+        out.write_region(&t.start, &data)
+            .map_err(|e| failed(out, format!("cannot write: {e}")))
     }
 
     fn run(&self, task: &Task) -> Result<()> {
@@ -534,6 +758,32 @@ impl Ctx<'_> {
                 region: region_text(task),
                 source: Box::new(source),
             })
+    }
+}
+
+/// The arrays and codecs of every level (index 0: the full resolution) of
+/// every pyramid variable.
+struct Levels {
+    arrays: Vec<Vec<ZarrArray>>,
+    codecs: Vec<Vec<resample::Codec>>,
+}
+
+fn level_codec(var: &Variable) -> Result<resample::Codec> {
+    resample::Codec::of(var)
+}
+
+/// The selection of the region at `start` of `shape`.
+fn selection(start: &[u64], shape: &[u64]) -> Selection {
+    Selection {
+        dims: start
+            .iter()
+            .zip(shape)
+            .map(|(&s, &n)| DimSlice {
+                start: s,
+                stop: s + n,
+                step: 1,
+            })
+            .collect(),
     }
 }
 
@@ -710,6 +960,7 @@ fn stac_documents(
     out: &OutputOptions,
     format: ZarrFormat,
     stac: &StacOptions,
+    hide: &[String],
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<Vec<(String, Vec<u8>)>> {
     use arco_catalog::{AssetKind, AssetSpec, CollectionSpec, DescribeOptions};
@@ -722,6 +973,12 @@ fn stac_documents(
             location: out.location.clone(),
             message: format!("cannot read the output back: {e}"),
         })?;
+    // Overview levels are not more data variables.
+    let reader: Box<dyn Reader> = if hide.is_empty() {
+        reader
+    } else {
+        Box::new(WithoutGroups::new(reader, hide))
+    };
     let options = DescribeOptions {
         null_geometry: true,
         statistics: stac.statistics,
@@ -758,6 +1015,44 @@ fn stac_documents(
     let collection =
         arco_catalog::collection_from(&spec, std::slice::from_ref(&item)).map_err(catalog_error)?;
     arco_catalog::embedded_documents(&collection, &item).map_err(catalog_error)
+}
+
+/// A reader without some of its root's child groups (the overview levels,
+/// which STAC should not list as more variables).
+struct WithoutGroups {
+    inner: Box<dyn Reader>,
+    dataset: Dataset,
+}
+
+impl WithoutGroups {
+    fn new(inner: Box<dyn Reader>, hide: &[String]) -> Self {
+        let mut dataset = inner.dataset().clone();
+        dataset.root.groups.retain(|g| !hide.contains(&g.name));
+        WithoutGroups { inner, dataset }
+    }
+}
+
+impl Reader for WithoutGroups {
+    fn dataset(&self) -> &Dataset {
+        &self.dataset
+    }
+
+    fn manifest(&self, variable: &str) -> arco_formats::Result<arco_core::ChunkManifest> {
+        self.inner.manifest(variable)
+    }
+
+    fn read(&self, variable: &str, selection: &Selection) -> arco_formats::Result<NdArray> {
+        self.inner.read(variable, selection)
+    }
+
+    fn read_with(
+        &self,
+        variable: &str,
+        selection: &Selection,
+        options: &ReadOptions,
+    ) -> arco_formats::Result<NdArray> {
+        self.inner.read_with(variable, selection, options)
+    }
 }
 
 /// Rename `partial` to `dest`, moving an old `dest` aside first and deleting it after.

@@ -26,6 +26,10 @@
 //! is what `arco verify --json` prints). Only failures to open or list the
 //! destination are errors; an unreadable block is a reported difference.
 
+mod pyramid;
+
+pub use pyramid::LevelReport;
+
 use arco_core::{
     AttrValue, Attribute, DType, Dataset, Group, NdArray, Selection, Values, Variable,
 };
@@ -415,6 +419,14 @@ pub enum Difference {
         /// The destination's type.
         destination: String,
     },
+    /// An overview level is missing from the root's declaration, declared
+    /// without being called for, or its convention is not registered.
+    Level {
+        /// The level's group name (`1`, `2`, ...), `*` for the whole pyramid.
+        level: String,
+        /// What is wrong.
+        message: String,
+    },
     /// A block could not be read, or a read gave the wrong number of values.
     Unreadable {
         /// Destination array path.
@@ -516,6 +528,13 @@ impl fmt::Display for Difference {
                 f,
                 "{variable}: dtype {source} in the source, {destination} in the destination"
             ),
+            Difference::Level { level, message } => {
+                if level == "*" {
+                    write!(f, "overview levels: {message}")
+                } else {
+                    write!(f, "overview level /{level}: {message}")
+                }
+            }
             Difference::Unreadable {
                 variable,
                 side,
@@ -615,6 +634,10 @@ pub struct VerifyReport {
     pub variables: Vec<VariableReport>,
     /// Sources that changed since the conversion.
     pub source_changes: Vec<SourceChange>,
+    /// Per overview level (`--pyramid` outputs): what was recomputed from
+    /// the level below and compared.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pyramid: Vec<LevelReport>,
     /// Observations that are not differences (signed zeros, type mappings,
     /// what could not be checked).
     pub notes: Vec<String>,
@@ -654,6 +677,9 @@ pub fn verify(
     let src_ds = source.dataset();
     let dst_ds = dest.dataset();
     let mut state = State::new(dst_ds, options);
+    // Overview levels: their declaration at the root is not a difference.
+    let pyramid_options = pyramid::options_of(dest);
+    state.pyramid = pyramid_options.is_some();
 
     // Groups and their attributes.
     let mut src_groups = Vec::new();
@@ -690,6 +716,17 @@ pub fn verify(
         state.variables_checked += 1;
         state.check_variable(source, dest, var, budget);
     }
+
+    // Overview levels, each recomputed from the level below.
+    let levels = match &pyramid_options {
+        Some((opts, note)) => {
+            if let Some(n) = note {
+                state.notes.push(n.clone());
+            }
+            pyramid::check(&mut state, source, dest, opts, &dropped, budget)
+        }
+        None => Vec::new(),
+    };
 
     // Destination arrays nothing maps to.
     let mut extra: Vec<String> = state
@@ -728,6 +765,7 @@ pub fn verify(
         extra,
         variables: state.variables,
         source_changes,
+        pyramid: levels,
         notes: state.notes,
     };
     report.ok = report.problem_count() == 0;
@@ -827,6 +865,8 @@ struct State<'a> {
     missing: Vec<String>,
     variables: Vec<VariableReport>,
     notes: Vec<String>,
+    /// The destination holds overview levels (declared at the root).
+    pyramid: bool,
 }
 
 impl<'a> State<'a> {
@@ -853,6 +893,7 @@ impl<'a> State<'a> {
             missing: Vec::new(),
             variables: Vec::new(),
             notes: Vec::new(),
+            pyramid: false,
         }
     }
 
@@ -887,6 +928,13 @@ impl<'a> State<'a> {
         }
         for d in dst {
             if is_bookkeeping(&d.name) || src.iter().any(|a| a.name == d.name) {
+                continue;
+            }
+            if self.pyramid
+                && path == "/"
+                && (d.name == arco_zarr::MULTISCALES_ATTRIBUTE
+                    || d.name == arco_zarr::CONVENTIONS_ATTRIBUTE)
+            {
                 continue;
             }
             self.differ(Difference::Attribute {

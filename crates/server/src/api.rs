@@ -503,7 +503,12 @@ pub async fn collection(state: &AppState, ctx: &Ctx, id: &str) -> Result<Documen
         .collection(id)
         .await?
         .ok_or_else(|| no_collection(id))?;
-    Document::json(JSON, &collection_out(ctx, &c))
+    let mut out = collection_out(ctx, &c);
+    // A served dataset is also an OGC API - EDR collection.
+    if let (Some(o), Ok(cube)) = (out.as_object_mut(), state.data.get(id)) {
+        o.extend(crate::edr::edr_collection_fields(&cube, &ctx.base));
+    }
+    Document::json(JSON, &out)
 }
 
 /// `GET /collections/{c}/items/{i}`.

@@ -21,18 +21,28 @@
 #![warn(missing_docs)]
 
 pub mod api;
+pub mod auth;
+pub mod covjson;
 pub mod cql;
+pub mod data;
 pub mod datetime;
+pub mod edr;
 pub mod embedded;
 pub mod error;
 pub mod fields;
 pub mod geometry;
+pub mod httpcache;
 pub mod load;
+pub mod logging;
+pub mod maps;
+pub mod metrics;
 #[cfg(feature = "pgstac")]
 pub mod pgstac;
 pub mod queryables;
 pub mod routes;
 pub mod search;
+pub mod viewer;
+pub mod zarrhttp;
 
 pub use api::{Ctx, Document, SearchInput};
 pub use embedded::{EmbeddedBackend, SearchPage};
@@ -126,6 +136,12 @@ pub struct ServerConfig {
     pub id: Option<String>,
     /// Landing page title (default: the root catalog's).
     pub title: Option<String>,
+    /// Prometheus metrics (`/metrics`).
+    pub metrics: metrics::Metrics,
+    /// Who may read what (`arco serve --auth FILE`); `None`: everything open.
+    pub auth: Option<Arc<auth::AuthConfig>>,
+    /// `ETag`/`304` and `Cache-Control` rules.
+    pub cache: Arc<httpcache::CacheConfig>,
 }
 
 /// What every request shares.
@@ -135,6 +151,8 @@ pub struct AppState {
     pub backend: Backend,
     /// The settings.
     pub config: ServerConfig,
+    /// The datasets served by the tile, time-series, EDR and Zarr endpoints.
+    pub data: Arc<data::DataRegistry>,
 }
 
 impl AppState {
@@ -143,6 +161,7 @@ impl AppState {
         Ok(AppState {
             backend: Backend::Embedded(Arc::new(EmbeddedBackend::new(cat)?)),
             config,
+            data: Arc::default(),
         })
     }
 }

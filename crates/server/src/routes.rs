@@ -126,8 +126,63 @@ async fn conformance() -> Response {
     reply(api::conformance())
 }
 
-async fn collections(State(s): St, OriginalUri(u): OriginalUri, h: HeaderMap) -> Response {
-    reply(api::collections(&s, &ctx(&s, &h, &u)).await)
+async fn collections(
+    State(s): St,
+    OriginalUri(u): OriginalUri,
+    h: HeaderMap,
+    ext: axum::http::Extensions,
+) -> Response {
+    let access = crate::auth::access_of(&ext);
+    let r = api::collections(&s, &ctx(&s, &h, &u)).await;
+    reply(r.map(|d| only_readable(d, &access)))
+}
+
+/// The collections list without the collections `access` may not read.
+fn only_readable(mut d: Document, access: &crate::auth::Access) -> Document {
+    if access.is_all() || d.status != 200 {
+        return d;
+    }
+    if let Ok(mut v) = serde_json::from_slice::<serde_json::Value>(&d.body) {
+        if let Some(list) = v.get_mut("collections").and_then(|c| c.as_array_mut()) {
+            list.retain(|c| {
+                c.get("id")
+                    .and_then(|i| i.as_str())
+                    .is_some_and(|i| access.allows(i))
+            });
+            let count = list.len();
+            if let Some(n) = v.get_mut("numberReturned") {
+                *n = serde_json::json!(count);
+            }
+            if let Ok(b) = serde_json::to_vec(&v) {
+                d.body = b;
+            }
+        }
+    }
+    d
+}
+
+/// The search's `collections` narrowed to what `access` may read.
+fn restrict_query(q: Vec<(String, String)>, access: &crate::auth::Access) -> Vec<(String, String)> {
+    if access.is_all() {
+        return q;
+    }
+    let requested = q.iter().find(|(k, _)| k == "collections").map(|(_, v)| {
+        v.split(',')
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect()
+    });
+    let allowed = access.restrict(requested).unwrap_or_default();
+    let mut out: Vec<(String, String)> =
+        q.into_iter().filter(|(k, _)| k != "collections").collect();
+    // An empty list would mean "all": name a collection that cannot exist.
+    let list = if allowed.is_empty() {
+        "\u{0}none".to_string()
+    } else {
+        allowed.join(",")
+    };
+    out.push(("collections".into(), list));
+    out
 }
 
 async fn collection(
@@ -170,8 +225,14 @@ async fn item(
     reply(api::item(&s, &ctx(&s, &h, &u), &c, &i).await)
 }
 
-async fn search_get(State(s): St, OriginalUri(u): OriginalUri, h: HeaderMap) -> Response {
-    let input = SearchInput::Query(api::parse_query(u.query()));
+async fn search_get(
+    State(s): St,
+    OriginalUri(u): OriginalUri,
+    h: HeaderMap,
+    ext: axum::http::Extensions,
+) -> Response {
+    let access = crate::auth::access_of(&ext);
+    let input = SearchInput::Query(restrict_query(api::parse_query(u.query()), &access));
     reply(api::search(&s, &ctx(&s, &h, &u), input).await)
 }
 
@@ -179,8 +240,10 @@ async fn search_post(
     State(s): St,
     OriginalUri(u): OriginalUri,
     h: HeaderMap,
+    ext: axum::http::Extensions,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    let access = crate::auth::access_of(&ext);
     let body = match body {
         Ok(b) => b,
         Err(e) => {
@@ -205,6 +268,23 @@ async fn search_post(
             }
         }
     };
+    let mut value = value;
+    if !access.is_all() {
+        if let Some(obj) = value.as_object_mut() {
+            let requested = obj.get("collections").and_then(|c| c.as_array()).map(|a| {
+                a.iter()
+                    .filter_map(|c| c.as_str().map(String::from))
+                    .collect::<Vec<_>>()
+            });
+            let allowed = access.restrict(requested).unwrap_or_default();
+            let list = if allowed.is_empty() {
+                vec!["\u{0}none".to_string()]
+            } else {
+                allowed
+            };
+            obj.insert("collections".into(), serde_json::json!(list));
+        }
+    }
     reply(api::search(&s, &ctx(&s, &h, &u), SearchInput::Body(value)).await)
 }
 
@@ -257,6 +337,10 @@ async fn method_not_allowed(OriginalUri(u): OriginalUri, method: axum::http::Met
 /// can be merged into the returned router.
 pub fn router(state: Arc<AppState>) -> Router {
     let cors = state.config.cors.layer();
+    let metrics = state.config.metrics.clone();
+    let cache = state.config.cache.clone();
+    let auth = state.config.auth.clone();
+    register_data_metrics(&state);
     let r = Router::new()
         .route("/", get(landing))
         .route("/conformance", get(conformance))
@@ -273,11 +357,69 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api", get(openapi))
         .route("/api.html", get(api_html))
         .route("/healthz", get(healthz))
+        .merge(crate::maps::routes())
+        .merge(crate::zarrhttp::routes())
+        .merge(crate::edr::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state);
+    // Layers apply to the routes merged above them: every route first.
+    let r = r.merge(crate::metrics::router(metrics.clone()));
+    let r = crate::httpcache::apply(r, cache);
+    let r = match auth {
+        Some(a) => crate::auth::protect(r, a),
+        None => r,
+    };
+    let r = crate::metrics::instrument(r, metrics);
+    let r = crate::logging::log_requests(r);
+    // CORS outermost, so that 401, 403 and 304 answers carry its headers.
     match cors {
         Some(c) => r.layer(c),
         None => r,
     }
+}
+
+/// Export the chunk cache's counters as Prometheus metrics (once per
+/// metrics registry: a second router over the same state skips them).
+fn register_data_metrics(state: &Arc<AppState>) {
+    let m = &state.config.metrics;
+    let c = state.data.cache().clone();
+    let stat = move |f: fn(arco_cube::CacheStats) -> u64| {
+        let c = c.clone();
+        move || f(c.stats())
+    };
+    let _ = m.register_counter_fn(
+        "arco_cache_hits_total",
+        "Chunk cache hits.",
+        &[],
+        stat(|s| s.hits),
+    );
+    let _ = m.register_counter_fn(
+        "arco_cache_misses_total",
+        "Chunk cache misses (chunks read and decoded).",
+        &[],
+        stat(|s| s.misses),
+    );
+    let _ = m.register_gauge_fn(
+        "arco_cache_bytes",
+        "Bytes of decoded chunks held by the cache.",
+        &[],
+        stat(|s| s.bytes),
+    );
+    let _ = m.register_gauge_fn(
+        "arco_cache_capacity_bytes",
+        "The chunk cache's bound in bytes.",
+        &[],
+        stat(|s| s.capacity),
+    );
+    let _ = m.register_gauge_fn(
+        "arco_cache_entries",
+        "Chunks held by the cache.",
+        &[],
+        stat(|s| s.entries),
+    );
+    let _ = m.register_gauge_fn("arco_datasets", "Datasets served.", &[], {
+        let n = state.data.len() as u64;
+        move || n
+    });
 }

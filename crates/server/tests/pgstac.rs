@@ -58,6 +58,7 @@ async fn pair() -> Option<Pair> {
     let pgstac = AppState {
         backend: Backend::Pgstac(Arc::new(pg)),
         config: ServerConfig::default(),
+        data: Default::default(),
     };
     Some(Pair {
         embedded,

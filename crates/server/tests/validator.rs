@@ -67,6 +67,7 @@ async fn the_pgstac_backend_passes_stac_api_validator() {
     let state = AppState {
         backend: arco_server::Backend::Pgstac(std::sync::Arc::new(backend)),
         config: ServerConfig::default(),
+        data: Default::default(),
     };
     let server = peers::start(state).await;
     let root = format!("{}/", server.base);

@@ -8,6 +8,10 @@
 //! Writers layer (and the Zarr reader of the formats layer). No planning,
 //! no CF decoding: the engine decides chunking and what to write.
 //!
+//! Multiscale pyramids follow the Zarr multiscales convention: the root
+//! declares its overview levels in attributes ([`multiscales_attributes`]),
+//! and [`multiscale_levels`] finds them again from any reader's attributes.
+//!
 //! Fidelity rules (what makes `xarray.open_zarr(out)` equal
 //! `xarray.open_dataset(src)`) live in one place, [`array_spec_for`] and
 //! [`attributes_json`]; `docs/design/zarr-encoding.md` explains them.
@@ -35,12 +39,18 @@
 mod convert;
 mod encoding;
 mod metadata;
+mod multiscales;
 mod nbytes;
 mod read;
 mod store;
 
 pub use encoding::{
     array_spec_for, attr_value_json, attributes_json, default_compression, fill_value_attribute,
+};
+pub use multiscales::{
+    convention_metadata, multiscale_levels, multiscale_levels_json, multiscales_attributes,
+    MultiscaleLevel, CONVENTIONS_ATTRIBUTE, MULTISCALES_ATTRIBUTE, MULTISCALES_SCHEMA_URL,
+    MULTISCALES_SPEC_URL, MULTISCALES_UUID,
 };
 pub use read::{attributes_from_json, variable_from_v2};
 
@@ -77,6 +87,22 @@ pub enum Error {
 
 /// Crate result.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The Zarr v3 `zarr.json` of an array exactly as [`ZarrStore::create_array`]
+/// writes it (for serving a hierarchy over HTTP without writing it).
+pub fn array_metadata_v3(spec: &ArraySpec) -> Result<serde_json::Value> {
+    metadata::array_v3(spec).map_err(|message| Error::Zarr {
+        location: spec.path.clone(),
+        message,
+    })
+}
+
+/// The Zarr v3 `zarr.json` of a group as [`ZarrStore::create_group`] writes it.
+pub fn group_metadata_v3(
+    attributes: &serde_json::Map<String, serde_json::Value>,
+) -> serde_json::Value {
+    metadata::group_v3(attributes)
+}
 
 /// Zarr format version to write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -340,7 +340,7 @@ pub(crate) fn build(
     let mut variables = Map::new();
     let mut used_dims: Vec<String> = Vec::new();
     for &v in &all {
-        if v.is_coordinate() || roles.mappings.contains(&v.path) {
+        if v.is_coordinate() || roles.mappings.contains(&v.path) || super::in_level(ds, &v.path) {
             continue;
         }
         let is_data = roles.data.iter().any(|d| d.path == v.path)

@@ -145,6 +145,94 @@ impl<'a> Grids<'a> {
     }
 }
 
+/// How a [`HorizontalGrid`] locates its cells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GridKind {
+    /// 1-D longitude and latitude dimension coordinates.
+    Rectilinear,
+    /// 1-D projected x/y dimension coordinates with a CRS.
+    Projected,
+    /// 2-D auxiliary longitude/latitude.
+    Curvilinear,
+    /// 1-D or scalar auxiliary longitude/latitude (stations, trajectories,
+    /// reduced and unstructured grids).
+    Points,
+}
+
+/// A horizontal grid of a dataset, as the STAC footprint finds it: what the
+/// tile and time-series server locates cells with.
+#[derive(Debug, Clone)]
+pub struct HorizontalGrid {
+    /// How the cells are located.
+    pub kind: GridKind,
+    /// Path of the longitude (or projected x) coordinate variable.
+    pub x: String,
+    /// Path of the latitude (or projected y) coordinate variable.
+    pub y: String,
+    /// The horizontal dimensions `(x, y)` of gridded data (none for points).
+    pub dims: Option<(String, String)>,
+    /// The CRS of projected grids.
+    pub crs: Option<Crs>,
+    /// Path of the grid-mapping variable of projected grids.
+    pub mapping: Option<String>,
+    /// Metres per unit of projected x and y (1000 for km; the satellite
+    /// height for geostationary radians); 1 for degrees.
+    pub unit_factor: f64,
+    /// Paths of the data variables on this grid.
+    pub users: Vec<String>,
+}
+
+/// Every horizontal grid of the dataset `reader` opened at `location`, by the
+/// rules of this module (the same the STAC footprint uses).
+pub fn horizontal_grids(
+    reader: &dyn arco_formats::Reader,
+    location: &str,
+) -> Result<Vec<HorizontalGrid>> {
+    let ds = reader.dataset();
+    let opts = super::DescribeOptions::default();
+    let ctx = Ctx {
+        reader,
+        ds,
+        location,
+        opts: &opts,
+    };
+    let roles = Roles::of(ds);
+    let grids = detect(&ctx, &roles)?;
+    Ok(grids
+        .list
+        .iter()
+        .map(|g| {
+            let (kind, x, y, crs, mapping, factor) = match &g.kind {
+                Kind::Rectilinear { lon, lat } => {
+                    (GridKind::Rectilinear, *lon, *lat, None, None, 1.0)
+                }
+                Kind::Curvilinear { lon, lat } => {
+                    (GridKind::Curvilinear, *lon, *lat, None, None, 1.0)
+                }
+                Kind::Points { lon, lat } => (GridKind::Points, *lon, *lat, None, None, 1.0),
+                Kind::Projected { x, y, crs, mapping } => (
+                    GridKind::Projected,
+                    *x,
+                    *y,
+                    Some((**crs).clone()),
+                    Some(mapping.path.clone()),
+                    unit_factor(x, mapping),
+                ),
+            };
+            HorizontalGrid {
+                kind,
+                x: x.path.clone(),
+                y: y.path.clone(),
+                dims: g.dims(),
+                crs,
+                mapping,
+                unit_factor: factor,
+                users: g.users.iter().map(|v| v.path.clone()).collect(),
+            }
+        })
+        .collect())
+}
+
 const NORTH: [&str; 6] = [
     "degrees_north",
     "degree_north",
