@@ -7,9 +7,9 @@ benchmark (the benchmark is bench/serve/run.py); standard library only.
    (netcdf4/era5-levels-members.nc with --layout map, netcdf3/sub.nc) to Zarr,
    and copy the COG geotiff/co_elevation_roi.tif beside them.
 2. `arco serve DIR --addr 127.0.0.1:0 --json --cache-size 16MiB`; reads the
-   address from its first JSON line; waits for /healthz; lists /datasets and
-   each map variable's /collections/{id}/info; measures the idle RSS
-   (VmRSS of /proc/PID/status) once that is done.
+   address from its first JSON line; waits for /healthz; measures the idle
+   RSS (VmRSS of /proc/PID/status); lists /datasets and each map variable's
+   /collections/{id}/info.
 3. Builds a fixed (seeded) list of --requests requests (default 3,000) and
    sends them over --connections (16) keep-alive connections (threads +
    http.client), in a shuffled order:
@@ -532,12 +532,12 @@ def main() -> int:
                 time.sleep(0.2)
         if not rep.check(healthy, f"arco serve answers /healthz at {srv.url}", [srv.stderr_tail()]):
             return finish(rep)
+        time.sleep(0.5)
+        idle = srv.vm("VmRSS")
         variables = describe(srv, rep)
         ids = sorted({v["id"] for v in variables})
         if not rep.check(len(ids) >= 3, f"three datasets with map variables: {ids}"):
             return finish(rep)
-        time.sleep(0.5)
-        idle = srv.vm("VmRSS")
         reqs = build(srv, variables, args.requests, args.seed, rep)
         kinds: dict[str, int] = {}
         for r in reqs:

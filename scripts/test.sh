@@ -46,6 +46,8 @@ echo "== serve: map tiles pixel for pixel against an independent rendering (xarr
 "$PY" scripts/interop_tiles.py --arco "$ARCO" || status=1
 echo "== serve: Zarr v3 over HTTP (xarray / zarr-python through fsspec) == the sources"
 "$PY" scripts/interop_zarrhttp.py --arco "$ARCO" || status=1
+echo "== serve: 3,000 mixed requests at 16 connections (no 5xx, valid PNGs, RSS within idle + cache + 64 MiB)"
+"$PY" scripts/serve_load_check.py --arco "$ARCO" || status=1
 echo "== serve: the viewer in headless Chromium (tiles drawn, time slider, click -> chart)"
 bash scripts/viewer_check.sh --arco "$ARCO" || status=1
 echo "== STAC API: stac-api-validator on arco serve, embedded and pgstac backends"

@@ -392,6 +392,8 @@ fn tms_of(id: &str) -> Result<TileMatrixSet, ApiError> {
 }
 
 /// The values of a tile: one per pixel, row-major, NaN outside the data.
+/// Computed in bands of rows so that the per-pixel buffers stay small
+/// (a 512² bilinear tile would otherwise hold a million cell indices).
 pub fn tile_values(
     cube: &Cube,
     v: &VarView,
@@ -400,24 +402,43 @@ pub fn tile_values(
     lat: &[f64],
     bilinear: bool,
 ) -> Result<Vec<f64>, ApiError> {
+    const BAND: usize = 64;
     let (grid, _, _) = v.require_grid(&cube.id).map_err(cube_error)?;
-    let (w, h) = (lon.len(), lat.len());
-    // Fractional (row, col) of each pixel.
-    let positions: Vec<Option<(f64, f64)>> = if grid.is_geographic() {
-        let cols: Vec<Option<f64>> = lon
-            .iter()
-            .map(|&x| grid.x.position(grid.wrap_lon(x)))
-            .collect();
-        let rows: Vec<Option<f64>> = lat.iter().map(|&y| grid.y.position(y)).collect();
-        rows.iter()
-            .flat_map(|r| cols.iter().map(move |c| r.zip(*c)))
-            .collect()
-    } else {
-        lat.iter()
-            .flat_map(|&y| lon.iter().map(move |&x| (x, y)))
-            .map(|(x, y)| grid.locate(x, y))
-            .collect()
-    };
+    let mut out = Vec::with_capacity(lon.len() * lat.len());
+    // Longitudes locate columns once for every row of a geographic grid.
+    let cols: Option<Vec<Option<f64>>> = grid
+        .is_geographic()
+        .then(|| lon.iter().map(|&x| grid.x.position(grid.wrap_lon(x))).collect());
+    for rows in lat.chunks(BAND) {
+        let positions: Vec<Option<(f64, f64)>> = match &cols {
+            Some(cols) => rows
+                .iter()
+                .flat_map(|&y| {
+                    let r = grid.y.position(y);
+                    cols.iter().map(move |c| r.zip(*c))
+                })
+                .collect(),
+            None => rows
+                .iter()
+                .flat_map(|&y| lon.iter().map(move |&x| grid.locate(x, y)))
+                .collect(),
+        };
+        out.extend(band_values(cube, v, grid, base, &positions, bilinear)?);
+    }
+    Ok(out)
+}
+
+/// The values at fractional grid positions (nearest cell, or bilinear
+/// blend of the four centres around; missing neighbours left out, the
+/// nearest edge value at the outer half cells).
+fn band_values(
+    cube: &Cube,
+    v: &VarView,
+    grid: &HGrid,
+    base: &[u64],
+    positions: &[Option<(f64, f64)>],
+    bilinear: bool,
+) -> Result<Vec<f64>, ApiError> {
     let (nr, nc) = grid.shape();
     let clamp = |p: f64, n: usize| (p.round().max(0.0) as u64).min(n as u64 - 1);
     if !bilinear {
@@ -427,60 +448,46 @@ pub fn tile_values(
             .collect();
         return cube.sample(v, base, &cells).map_err(cube_error);
     }
-    // Bilinear: the four neighbours of each pixel, blended; at the outer
-    // half cells the nearest edge value is used.
     let corner = |p: f64, n: usize| -> (u64, u64, f64) {
         let p = p.clamp(0.0, (n - 1) as f64);
         let i0 = (p.floor() as u64).min(n.saturating_sub(2) as u64);
         let i1 = (i0 + 1).min(n as u64 - 1);
         (i0, i1, p - i0 as f64)
     };
-    let mut cells = Vec::with_capacity(w * h * 4);
-    let mut weights = Vec::with_capacity(w * h);
-    for p in &positions {
+    let mut cells = Vec::with_capacity(positions.len() * 4);
+    for p in positions {
         match p {
             Some((r, c)) => {
-                let (r0, r1, fr) = corner(*r, nr);
-                let (c0, c1, fc) = corner(*c, nc);
-                cells.extend([
-                    Some((r0, c0)),
-                    Some((r0, c1)),
-                    Some((r1, c0)),
-                    Some((r1, c1)),
-                ]);
-                weights.push(Some([
-                    (1.0 - fr) * (1.0 - fc),
-                    (1.0 - fr) * fc,
-                    fr * (1.0 - fc),
-                    fr * fc,
-                ]));
+                let (r0, r1, _) = corner(*r, nr);
+                let (c0, c1, _) = corner(*c, nc);
+                cells.extend([Some((r0, c0)), Some((r0, c1)), Some((r1, c0)), Some((r1, c1))]);
             }
-            None => {
-                cells.extend([None, None, None, None]);
-                weights.push(None);
-            }
+            None => cells.extend([None, None, None, None]),
         }
     }
     let vals = cube.sample(v, base, &cells).map_err(cube_error)?;
-    Ok(weights
+    Ok(positions
         .iter()
         .enumerate()
-        .map(|(i, w)| match w {
-            None => f64::NAN,
-            Some(w) => {
-                let q = &vals[i * 4..i * 4 + 4];
-                let (mut sum, mut wsum) = (0.0, 0.0);
-                for (x, wt) in q.iter().zip(w) {
-                    if *wt > 0.0 && x.is_finite() {
-                        sum += x * wt;
-                        wsum += wt;
-                    }
+        .map(|(i, p)| {
+            let Some((r, c)) = p else {
+                return f64::NAN;
+            };
+            let (_, _, fr) = corner(*r, nr);
+            let (_, _, fc) = corner(*c, nc);
+            let w = [(1.0 - fr) * (1.0 - fc), (1.0 - fr) * fc, fr * (1.0 - fc), fr * fc];
+            let q = &vals[i * 4..i * 4 + 4];
+            let (mut sum, mut wsum) = (0.0, 0.0);
+            for (x, wt) in q.iter().zip(w) {
+                if wt > 0.0 && x.is_finite() {
+                    sum += x * wt;
+                    wsum += wt;
                 }
-                if wsum > 0.0 {
-                    sum / wsum
-                } else {
-                    f64::NAN
-                }
+            }
+            if wsum > 0.0 {
+                sum / wsum
+            } else {
+                f64::NAN
             }
         })
         .collect())
