@@ -44,6 +44,8 @@ echo "== virtualize: kerchunk JSON and Parquet read by xarray through fsspec == 
 "$PY" scripts/interop_virtual.py --arco "$ARCO" || status=1
 echo "== serve: map tiles pixel for pixel against an independent rendering (xarray, rioxarray, rio-tiler)"
 "$PY" scripts/interop_tiles.py --arco "$ARCO" || status=1
+echo "== serve: time series and EDR values against xarray"
+"$PY" scripts/interop_serve.py --arco "$ARCO" || status=1
 echo "== serve: Zarr v3 over HTTP (xarray / zarr-python through fsspec) == the sources"
 "$PY" scripts/interop_zarrhttp.py --arco "$ARCO" || status=1
 echo "== serve: 3,000 mixed requests at 16 connections (no 5xx, valid PNGs, RSS within idle + cache + 64 MiB)"

@@ -443,6 +443,13 @@ pub async fn landing(state: &AppState, ctx: &Ctx) -> Result<Document, ApiError> 
             "Queryables",
         ),
     ];
+    if !state.data.is_empty() {
+        links.push(titled(link("alternate", ctx.url("/viewer"), "text/html"), "Map viewer"));
+        links.push(titled(
+            link("http://www.opengis.net/def/rel/ogc/1.0/tiling-schemes", ctx.url("/tileMatrixSets"), JSON),
+            "Tile matrix sets",
+        ));
+    }
     for c in &collections {
         let id = str_of(c, "id");
         let title = c.get("title").and_then(Value::as_str).map(str::to_string);
@@ -459,15 +466,25 @@ pub async fn landing(state: &AppState, ctx: &Ctx) -> Result<Document, ApiError> 
             "id": id,
             "title": title,
             "description": description,
-            "conformsTo": CONFORMANCE,
+            "conformsTo": conforms_to(state),
             "links": links,
         }),
     )
 }
 
+/// The conformance classes: the STAC API's, and OGC API – EDR's when the
+/// server holds datasets.
+pub fn conforms_to(state: &AppState) -> Vec<&'static str> {
+    let mut out: Vec<&'static str> = CONFORMANCE.to_vec();
+    if !state.data.is_empty() {
+        out.extend_from_slice(crate::edr::CONFORMANCE);
+    }
+    out
+}
+
 /// `GET /conformance`.
-pub fn conformance() -> Result<Document, ApiError> {
-    Document::json(JSON, &json!({ "conformsTo": CONFORMANCE }))
+pub fn conformance(state: &AppState) -> Result<Document, ApiError> {
+    Document::json(JSON, &json!({ "conformsTo": conforms_to(state) }))
 }
 
 /// `GET /collections`.

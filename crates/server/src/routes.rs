@@ -122,8 +122,8 @@ async fn landing(State(s): St, OriginalUri(u): OriginalUri, h: HeaderMap) -> Res
     reply(api::landing(&s, &ctx(&s, &h, &u)).await)
 }
 
-async fn conformance() -> Response {
-    reply(api::conformance())
+async fn conformance(State(s): St) -> Response {
+    reply(api::conformance(&s))
 }
 
 async fn collections(
