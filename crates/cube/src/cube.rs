@@ -812,9 +812,15 @@ impl Cube {
         let (_, yd, xd) = v.require_grid(&self.id)?;
         let cgrid = self.chunk_grid(v)?;
         let (cy, cx) = (v.chunk[yd].max(1), v.chunk[xd].max(1));
+        // Neighbouring cells mostly share a chunk: hash only the changes.
         let mut needed: HashSet<(u64, u64)> = HashSet::new();
+        let mut prev = None;
         for (r, c) in cells.iter().flatten() {
-            needed.insert((r / cy, c / cx));
+            let key = (r / cy, c / cx);
+            if prev != Some(key) {
+                needed.insert(key);
+                prev = Some(key);
+            }
         }
         let chunk_of = |key: (u64, u64)| -> Vec<u64> {
             let mut idx: Vec<u64> = base

@@ -444,9 +444,16 @@ pub async fn landing(state: &AppState, ctx: &Ctx) -> Result<Document, ApiError> 
         ),
     ];
     if !state.data.is_empty() {
-        links.push(titled(link("alternate", ctx.url("/viewer"), "text/html"), "Map viewer"));
         links.push(titled(
-            link("http://www.opengis.net/def/rel/ogc/1.0/tiling-schemes", ctx.url("/tileMatrixSets"), JSON),
+            link("alternate", ctx.url("/viewer"), "text/html"),
+            "Map viewer",
+        ));
+        links.push(titled(
+            link(
+                "http://www.opengis.net/def/rel/ogc/1.0/tiling-schemes",
+                ctx.url("/tileMatrixSets"),
+                JSON,
+            ),
             "Tile matrix sets",
         ));
     }

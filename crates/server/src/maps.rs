@@ -406,9 +406,11 @@ pub fn tile_values(
     let (grid, _, _) = v.require_grid(&cube.id).map_err(cube_error)?;
     let mut out = Vec::with_capacity(lon.len() * lat.len());
     // Longitudes locate columns once for every row of a geographic grid.
-    let cols: Option<Vec<Option<f64>>> = grid
-        .is_geographic()
-        .then(|| lon.iter().map(|&x| grid.x.position(grid.wrap_lon(x))).collect());
+    let cols: Option<Vec<Option<f64>>> = grid.is_geographic().then(|| {
+        lon.iter()
+            .map(|&x| grid.x.position(grid.wrap_lon(x)))
+            .collect()
+    });
     for rows in lat.chunks(BAND) {
         let positions: Vec<Option<(f64, f64)>> = match &cols {
             Some(cols) => rows
@@ -460,7 +462,12 @@ fn band_values(
             Some((r, c)) => {
                 let (r0, r1, _) = corner(*r, nr);
                 let (c0, c1, _) = corner(*c, nc);
-                cells.extend([Some((r0, c0)), Some((r0, c1)), Some((r1, c0)), Some((r1, c1))]);
+                cells.extend([
+                    Some((r0, c0)),
+                    Some((r0, c1)),
+                    Some((r1, c0)),
+                    Some((r1, c1)),
+                ]);
             }
             None => cells.extend([None, None, None, None]),
         }
@@ -475,7 +482,12 @@ fn band_values(
             };
             let (_, _, fr) = corner(*r, nr);
             let (_, _, fc) = corner(*c, nc);
-            let w = [(1.0 - fr) * (1.0 - fc), (1.0 - fr) * fc, fr * (1.0 - fc), fr * fc];
+            let w = [
+                (1.0 - fr) * (1.0 - fc),
+                (1.0 - fr) * fc,
+                fr * (1.0 - fc),
+                fr * fc,
+            ];
             let q = &vals[i * 4..i * 4 + 4];
             let (mut sum, mut wsum) = (0.0, 0.0);
             for (x, wt) in q.iter().zip(w) {
