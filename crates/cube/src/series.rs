@@ -75,6 +75,80 @@ impl Stat {
     }
 }
 
+/// The four cell centres around a point, for bilinear interpolation as
+/// `xarray.interp` does it: NaN beyond the outer centres, and NaN where a
+/// corner with weight is missing (a corner without weight does not spoil
+/// the value). Grids one cell wide interpolate along the other axis only.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Bilinear {
+    /// Rows `[first, end)`: two, or one on a grid one row high.
+    pub rows: (u64, u64),
+    /// Columns `[first, end)`.
+    pub cols: (u64, u64),
+    /// Weights of (row 0, col 0), (row 0, col 1), (row 1, col 0), (row 1, col 1).
+    pub weights: [f64; 4],
+    /// False beyond the outer cell centres (the value is NaN).
+    pub inside: bool,
+}
+
+impl Bilinear {
+    /// The neighbourhood of `(lon, lat)`, `None` outside the grid.
+    pub fn at(grid: &HGrid, lon: f64, lat: f64) -> Option<Bilinear> {
+        let (pr, pc) = grid.locate(lon, lat)?;
+        let (nr, nc) = grid.shape();
+        let inside = pr >= 0.0 && pc >= 0.0 && pr <= (nr - 1) as f64 && pc <= (nc - 1) as f64;
+        let r0 = (pr.floor().max(0.0) as u64).min(nr.saturating_sub(2) as u64);
+        let c0 = (pc.floor().max(0.0) as u64).min(nc.saturating_sub(2) as u64);
+        let (fr, fc) = (pr - r0 as f64, pc - c0 as f64);
+        let rows = (r0, (r0 + 2).min(nr as u64));
+        let cols = (c0, (c0 + 2).min(nc as u64));
+        let mut weights = [
+            (1.0 - fr) * (1.0 - fc),
+            (1.0 - fr) * fc,
+            fr * (1.0 - fc),
+            fr * fc,
+        ];
+        if cols.1 - cols.0 < 2 {
+            weights = [1.0 - fr, 0.0, fr, 0.0];
+        }
+        if rows.1 - rows.0 < 2 {
+            weights = [1.0 - fc, fc, 0.0, 0.0];
+        }
+        Some(Bilinear {
+            rows,
+            cols,
+            weights,
+            inside,
+        })
+    }
+
+    /// The blended value, reading the neighbourhood's cell `(y, x)` (0 or 1
+    /// each) through `at`.
+    pub fn blend(&self, at: impl Fn(usize, usize) -> f64) -> f64 {
+        if !self.inside {
+            return f64::NAN;
+        }
+        let (ny, nx) = (self.rows.1 - self.rows.0, self.cols.1 - self.cols.0);
+        let v00 = at(0, 0);
+        let v01 = if nx > 1 { at(0, 1) } else { v00 };
+        let v10 = if ny > 1 { at(1, 0) } else { v00 };
+        let v11 = if nx > 1 && ny > 1 { at(1, 1) } else { v00 };
+        let vals = [v00, v01, v10, v11];
+        if vals
+            .iter()
+            .zip(&self.weights)
+            .any(|(v, w)| v.is_nan() && *w != 0.0)
+        {
+            return f64::NAN;
+        }
+        vals.iter()
+            .zip(&self.weights)
+            .filter(|(_, w)| **w != 0.0)
+            .map(|(v, w)| v * w)
+            .sum()
+    }
+}
+
 /// Where a point series was taken.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PointCell {
@@ -155,7 +229,7 @@ pub fn point(
     let free: Vec<usize> = sdim.into_iter().collect();
     let (base, fixed) = cube.resolve_sel(v, sels, &free)?;
     let (lo, hi) = series_range(cube, v, sdim, range)?;
-    let (row, col, weights) = match method {
+    let (row, col, bilinear) = match method {
         PointMethod::Nearest => {
             let (r, c) = grid
                 .nearest(lon, lat)
@@ -163,36 +237,18 @@ pub fn point(
             (r, c, None)
         }
         PointMethod::Bilinear => {
-            let (pr, pc) = grid
-                .locate(lon, lat)
-                .ok_or_else(|| outside(cube, grid, lon, lat))?;
-            let (nr, nc) = grid.shape();
-            let inside = pr >= 0.0 && pc >= 0.0 && pr <= (nr - 1) as f64 && pc <= (nc - 1) as f64;
-            let r0 = (pr.floor().max(0.0) as u64).min(nr.saturating_sub(2) as u64);
-            let c0 = (pc.floor().max(0.0) as u64).min(nc.saturating_sub(2) as u64);
-            let (fr, fc) = (pr - r0 as f64, pc - c0 as f64);
-            (r0, c0, Some((fr, fc, inside)))
-        }
-    };
-    let (nr, nc) = grid.shape();
-    let span = |start: u64, n: usize| -> (u64, u64) {
-        match weights {
-            Some(_) => (start, (start + 2).min(n as u64)),
-            None => (start, start + 1),
+            let b = Bilinear::at(grid, lon, lat).ok_or_else(|| outside(cube, grid, lon, lat))?;
+            (b.rows.0, b.cols.0, Some(b))
         }
     };
     let mut ranges: Vec<(u64, u64)> = base.iter().map(|&i| (i, i + 1)).collect();
-    ranges[yd] = span(row, nr);
-    ranges[xd] = span(col, nc);
+    ranges[yd] = bilinear.map_or((row, row + 1), |b| b.rows);
+    ranges[xd] = bilinear.map_or((col, col + 1), |b| b.cols);
     if let Some(d) = sdim {
         ranges[d] = (lo, hi);
     }
     let block = cube.read(v, &ranges)?;
     let steps = (hi - lo) as usize;
-    let (ny, nx) = (
-        (ranges[yd].1 - ranges[yd].0) as usize,
-        (ranges[xd].1 - ranges[xd].0) as usize,
-    );
     // The block is row-major over the variable's dimension order; collect
     // each step's (y, x) neighbourhood by index arithmetic.
     let shape: Vec<usize> = ranges.iter().map(|(a, b)| (b - a) as usize).collect();
@@ -209,38 +265,9 @@ pub fn point(
         block.get(off).copied().unwrap_or(f64::NAN)
     };
     let values: Vec<f64> = (0..steps)
-        .map(|s| match weights {
+        .map(|s| match &bilinear {
             None => at(s, 0, 0),
-            Some((_, _, false)) => f64::NAN,
-            Some((fr, fc, true)) => {
-                let v00 = at(s, 0, 0);
-                let v01 = if nx > 1 { at(s, 0, 1) } else { v00 };
-                let v10 = if ny > 1 { at(s, 1, 0) } else { v00 };
-                let v11 = if nx > 1 && ny > 1 { at(s, 1, 1) } else { v00 };
-                let mut w = [
-                    (1.0 - fr) * (1.0 - fc),
-                    (1.0 - fr) * fc,
-                    fr * (1.0 - fc),
-                    fr * fc,
-                ];
-                if nx < 2 {
-                    w = [1.0 - fr, 0.0, fr, 0.0];
-                }
-                if ny < 2 {
-                    w = [1.0 - fc, fc, 0.0, 0.0];
-                }
-                let vals = [v00, v01, v10, v11];
-                // A corner with no weight does not spoil the value.
-                if vals.iter().zip(&w).any(|(v, w)| v.is_nan() && *w != 0.0) {
-                    f64::NAN
-                } else {
-                    vals.iter()
-                        .zip(&w)
-                        .filter(|(_, w)| **w != 0.0)
-                        .map(|(v, w)| v * w)
-                        .sum()
-                }
-            }
+            Some(b) => b.blend(|y, x| at(s, y, x)),
         })
         .collect();
     let cell_lonlat = grid

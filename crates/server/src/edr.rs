@@ -1215,58 +1215,18 @@ fn point_cov(
             }
         }
         PointMethod::Bilinear => {
-            // As arco_cube::series::point: the four centres around the point,
-            // NaN beyond the outer centres or where a weighted corner is missing.
-            let (pr, pc) = grid
-                .locate(lon, lat)
+            // As arco_cube::series::point: the four centres around the point.
+            let b = arco_cube::series::Bilinear::at(grid, lon, lat)
                 .ok_or_else(|| outside(cube, grid, lon, lat))?;
-            let (nr, nc) = grid.shape();
-            let inside = pr >= 0.0 && pc >= 0.0 && pr <= (nr - 1) as f64 && pc <= (nc - 1) as f64;
-            let r0 = (pr.floor().max(0.0) as u64).min(nr.saturating_sub(2) as u64);
-            let c0 = (pc.floor().max(0.0) as u64).min(nc.saturating_sub(2) as u64);
-            let (fr, fc) = (pr - r0 as f64, pc - c0 as f64);
-            let rows = (r0, (r0 + 2).min(nr as u64));
-            let cols = (c0, (c0 + 2).min(nc as u64));
+            let (rows, cols) = (b.rows, b.cols);
             let (ny, nx) = ((rows.1 - rows.0) as usize, (cols.1 - cols.0) as usize);
-            let mut w = [
-                (1.0 - fr) * (1.0 - fc),
-                (1.0 - fr) * fc,
-                fr * (1.0 - fc),
-                fr * fc,
-            ];
-            if nx < 2 {
-                w = [1.0 - fr, 0.0, fr, 0.0];
-            }
-            if ny < 2 {
-                w = [1.0 - fc, fc, 0.0, 0.0];
-            }
             (x, y) = (lon, lat);
             for pl in group {
                 let block = read_block(cube, pl, rows, cols)?;
                 let per = ny * nx;
                 let values = block
                     .chunks(per.max(1))
-                    .map(|b| {
-                        if !inside {
-                            return f64::NAN;
-                        }
-                        let at =
-                            |yy: usize, xx: usize| b.get(yy * nx + xx).copied().unwrap_or(f64::NAN);
-                        let v00 = at(0, 0);
-                        let v01 = if nx > 1 { at(0, 1) } else { v00 };
-                        let v10 = if ny > 1 { at(1, 0) } else { v00 };
-                        let v11 = if nx > 1 && ny > 1 { at(1, 1) } else { v00 };
-                        let vals = [v00, v01, v10, v11];
-                        if vals.iter().zip(&w).any(|(v, w)| v.is_nan() && *w != 0.0) {
-                            f64::NAN
-                        } else {
-                            vals.iter()
-                                .zip(&w)
-                                .filter(|(_, w)| **w != 0.0)
-                                .map(|(v, w)| v * w)
-                                .sum()
-                        }
-                    })
+                    .map(|c| b.blend(|yy, xx| c.get(yy * nx + xx).copied().unwrap_or(f64::NAN)))
                     .collect();
                 let mut parameter = parameter_of(pl.v);
                 parameter.integer = false;
