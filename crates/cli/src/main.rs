@@ -47,7 +47,7 @@ enum Command {
     Verify(verify::VerifyArgs),
     /// Describe datasets in a static STAC catalog (extents, datacube, units, coded values, provenance), validated offline with --check.
     Catalog(catalog::CatalogArgs),
-    /// Serve a STAC API (search with CQL2 filters) over catalogs, or over a pgstac database.
+    /// Serve datasets (map tiles, time series, OGC EDR, Zarr over HTTP, a viewer) and a STAC API.
     Serve(serve::ServeArgs),
     /// Write kerchunk references (JSON or Parquet) that read the sources as virtual Zarr, without copying data.
     Virtualize(virtualize::VirtualizeArgs),

@@ -1,5 +1,7 @@
-//! `arco serve`: a STAC API over catalogs loaded into memory (the embedded
-//! backend), or over a pgstac database with `--pgstac URL`.
+//! `arco serve`: the datasets found under the paths given (map tiles, time
+//! series, OGC EDR, Zarr over HTTP, the viewer) and a STAC API over them and
+//! any catalogs given, in memory (the embedded backend), or over a pgstac
+//! database with `--pgstac URL`.
 
 use crate::source::{self, StorageArgs};
 use anyhow::Context;

@@ -215,6 +215,7 @@ pub struct VarView {
     pub level_of: Option<usize>,
     decoder: CfDecoder,
     key: Arc<str>,
+    range: std::sync::OnceLock<Option<[f64; 2]>>,
 }
 
 impl VarView {
@@ -440,6 +441,7 @@ impl Cube {
                 levels: Vec::new(),
                 level_of: None,
                 decoder,
+                range: std::sync::OnceLock::new(),
             });
         }
         cube.link_levels();
@@ -659,6 +661,47 @@ impl Cube {
             (Some(v), None) => Some(v),
             _ => None,
         }
+    }
+
+    /// A value range of `v` for colouring, worked out once: the
+    /// `valid_min`/`valid_max`, `valid_range` or `actual_range` attributes
+    /// (unpacked), else the min and max of a 256×256 sample of the coarsest
+    /// level at the first index of every other dimension.
+    pub fn value_range(&self, v: &VarView) -> Option<[f64; 2]> {
+        *v.range.get_or_init(|| self.find_value_range(v))
+    }
+
+    fn find_value_range(&self, v: &VarView) -> Option<[f64; 2]> {
+        let attr = |n: &str| v.var.attr(n).and_then(arco_core::AttrValue::as_f64_vec);
+        let scale = v.decoder.scale_factor().unwrap_or(1.0);
+        let offset = v.decoder.add_offset().unwrap_or(0.0);
+        let unpack = |a: f64, b: f64| Some([a * scale + offset, b * scale + offset]);
+        if let (Some(a), Some(b)) = (attr("valid_min"), attr("valid_max")) {
+            if let (Some(a), Some(b)) = (a.first(), b.first()) {
+                return unpack(*a, *b);
+            }
+        }
+        for n in ["valid_range", "actual_range"] {
+            if let Some(r) = attr(n).filter(|r| r.len() == 2) {
+                return unpack(r[0], r[1]);
+            }
+        }
+        let lv = v.levels.last().map_or(v, |l| &self.vars[l.var]);
+        let (rows, cols) = lv.grid.as_ref()?.shape();
+        let n = 256usize;
+        let pick = |len: usize, i: usize| ((i * len) / n.min(len).max(1)).min(len - 1) as u64;
+        let cells: Vec<Option<(u64, u64)>> = (0..n.min(rows))
+            .flat_map(|r| (0..n.min(cols)).map(move |c| Some((pick(rows, r), pick(cols, c)))))
+            .collect();
+        let base = vec![0u64; lv.var.dims.len()];
+        let vals = self.sample(lv, &base, &cells).ok()?;
+        let (lo, hi) = vals
+            .into_iter()
+            .filter(|x| x.is_finite())
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| {
+                (lo.min(x), hi.max(x))
+            });
+        (lo <= hi).then_some([lo, hi])
     }
 
     /// The level of `v` to draw pixels of `pixel_m` metres from: the coarsest

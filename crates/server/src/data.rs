@@ -527,8 +527,8 @@ impl Params {
             .collect()
     }
 
-    /// The variable named by `variable` (or `parameter-name` when `alias` is
-    /// set), else the dataset's only gridded variable.
+    /// The variable named by `variable`, else the dataset's only gridded
+    /// variable.
     pub fn variable<'a>(&self, cube: &'a Cube) -> Result<&'a arco_cube::VarView, ApiError> {
         match self.get("variable") {
             Some(v) => cube.variable(v).map_err(cube_error),

@@ -98,9 +98,18 @@ pub fn routes() -> Router<Arc<AppState>> {
             "/collections/{collection_id}/timeseries",
             get(timeseries_get).post(timeseries_post),
         )
-        .route("/collections/{collection_id}/position", get(position))
-        .route("/collections/{collection_id}/area", get(area))
-        .route("/collections/{collection_id}/cube", get(cube))
+        .route(
+            "/collections/{collection_id}/position",
+            edr_query(QueryKind::Position),
+        )
+        .route(
+            "/collections/{collection_id}/area",
+            edr_query(QueryKind::Area),
+        )
+        .route(
+            "/collections/{collection_id}/cube",
+            edr_query(QueryKind::Cube),
+        )
 }
 
 fn accept(h: &HeaderMap) -> Option<String> {
@@ -183,46 +192,18 @@ async fn timeseries_post(
     .await
 }
 
-async fn position(
-    State(s): St,
-    p: Result<Path<String>, PathRejection>,
-    RawQuery(q): RawQuery,
-    h: HeaderMap,
-) -> Response {
-    let params = Params::parse(q.as_deref());
-    let acc = accept(&h);
-    run(s, p, move |c| {
-        query(c, QueryKind::Position, &params, acc.as_deref())
-    })
-    .await
-}
-
-async fn area(
-    State(s): St,
-    p: Result<Path<String>, PathRejection>,
-    RawQuery(q): RawQuery,
-    h: HeaderMap,
-) -> Response {
-    let params = Params::parse(q.as_deref());
-    let acc = accept(&h);
-    run(s, p, move |c| {
-        query(c, QueryKind::Area, &params, acc.as_deref())
-    })
-    .await
-}
-
-async fn cube(
-    State(s): St,
-    p: Result<Path<String>, PathRejection>,
-    RawQuery(q): RawQuery,
-    h: HeaderMap,
-) -> Response {
-    let params = Params::parse(q.as_deref());
-    let acc = accept(&h);
-    run(s, p, move |c| {
-        query(c, QueryKind::Cube, &params, acc.as_deref())
-    })
-    .await
+/// The handler of an EDR query of `kind` (position, area, cube).
+fn edr_query(kind: QueryKind) -> axum::routing::MethodRouter<Arc<AppState>> {
+    get(
+        move |State(s): St,
+              p: Result<Path<String>, PathRejection>,
+              RawQuery(q): RawQuery,
+              h: HeaderMap| async move {
+            let params = Params::parse(q.as_deref());
+            let acc = accept(&h);
+            run(s, p, move |c| query(c, kind, &params, acc.as_deref())).await
+        },
+    )
 }
 
 // ---------------------------------------------------------------------------

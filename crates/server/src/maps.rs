@@ -140,7 +140,7 @@ async fn datasets(State(s): St, access: crate::auth::Access) -> Response {
 
 /// The zoom range of a grid in `tms`: the native resolution's zoom and the
 /// zoom at which the whole grid fits in about one tile.
-pub fn zoom_range(tms: TileMatrixSet, cube: &Cube, v: &VarView, grid: &HGrid) -> ZoomRange {
+pub fn zoom_range(tms: TileMatrixSet, grid: &HGrid) -> ZoomRange {
     let (rows, cols) = grid.shape();
     // The finest level's resolution in the set's units.
     let res_m = grid.resolution_m();
@@ -149,84 +149,11 @@ pub fn zoom_range(tms: TileMatrixSet, cube: &Cube, v: &VarView, grid: &HGrid) ->
     } else {
         res_m
     };
-    let _ = (cube, v);
     tms.dataset_zoom_range(res, cols as u64, rows as u64)
         .unwrap_or(ZoomRange {
             min: tms.minzoom(),
             max: tms.maxzoom().min(18),
         })
-}
-
-/// A value range of `v` for colouring: `valid_min`/`valid_max`,
-/// `valid_range` or `actual_range` attributes, else the min and max of a
-/// 256×256 sample of the coarsest level at the first index of every other
-/// dimension.
-fn value_range(cube: &Cube, v: &VarView) -> Option<[f64; 2]> {
-    let attr = |n: &str| v.var.attr(n).and_then(arco_core::AttrValue::as_f64_vec);
-    let decoded = |x: f64| {
-        let scale = v
-            .var
-            .attr("scale_factor")
-            .and_then(arco_core::AttrValue::as_f64)
-            .unwrap_or(1.0);
-        let offset = v
-            .var
-            .attr("add_offset")
-            .and_then(arco_core::AttrValue::as_f64)
-            .unwrap_or(0.0);
-        x * scale + offset
-    };
-    if let (Some(a), Some(b)) = (attr("valid_min"), attr("valid_max")) {
-        if let (Some(a), Some(b)) = (a.first(), b.first()) {
-            return Some([decoded(*a), decoded(*b)]);
-        }
-    }
-    for n in ["valid_range", "actual_range"] {
-        if let Some(r) = attr(n).filter(|r| r.len() == 2) {
-            return Some([decoded(r[0]), decoded(r[1])]);
-        }
-    }
-    let lv = v
-        .levels
-        .last()
-        .map(|l| &cube.all_variables()[l.var])
-        .unwrap_or(v);
-    let grid = lv.grid.as_ref()?;
-    let (rows, cols) = grid.shape();
-    let n = 256usize;
-    let pick =
-        |len: usize, i: usize| -> u64 { ((i * len) / n.min(len).max(1)).min(len - 1) as u64 };
-    let (nr, nc) = (n.min(rows), n.min(cols));
-    let cells: Vec<Option<(u64, u64)>> = (0..nr)
-        .flat_map(|r| (0..nc).map(move |c| Some((pick(rows, r), pick(cols, c)))))
-        .collect();
-    let base = vec![0u64; lv.var.dims.len()];
-    let vals = cube.sample(lv, &base, &cells).ok()?;
-    let mut lo = f64::INFINITY;
-    let mut hi = f64::NEG_INFINITY;
-    for x in vals.into_iter().filter(|x| x.is_finite()) {
-        lo = lo.min(x);
-        hi = hi.max(x);
-    }
-    (lo <= hi).then_some([lo, hi])
-}
-
-/// [`value_range`], computed once per dataset and variable.
-fn cached_range(cube: &Cube, v: &VarView) -> Option<[f64; 2]> {
-    use std::collections::HashMap;
-    use std::sync::{Mutex, OnceLock};
-    type Ranges = HashMap<(usize, String), Option<[f64; 2]>>;
-    static RANGES: OnceLock<Mutex<Ranges>> = OnceLock::new();
-    let key = (cube as *const Cube as usize, v.name.clone());
-    let map = RANGES.get_or_init(Default::default);
-    if let Some(r) = map.lock().ok().and_then(|m| m.get(&key).copied()) {
-        return r;
-    }
-    let r = value_range(cube, v);
-    if let Ok(mut m) = map.lock() {
-        m.insert(key, r);
-    }
-    r
 }
 
 async fn info(State(s): St, Path(id): Path<String>, RawQuery(q): RawQuery) -> Response {
@@ -261,12 +188,12 @@ async fn info(State(s): St, Path(id): Path<String>, RawQuery(q): RawQuery) -> Re
                     "dims": v.var.dims,
                     "shape": v.var.shape,
                     "dimensions": dims,
-                    "valid_range": cached_range(&cube, v),
+                    "valid_range": cube.value_range(v),
                     "levels": v.levels.len() + 1,
                 });
                 match &v.grid {
                     Some(g) => {
-                        let z = zoom_range(TileMatrixSet::WebMercatorQuad, &cube, v, g);
+                        let z = zoom_range(TileMatrixSet::WebMercatorQuad, g);
                         out["bounds"] = json!(g.bounds);
                         out["minzoom"] = json!(z.min);
                         out["maxzoom"] = json!(z.max);
@@ -565,7 +492,7 @@ async fn tile(
                 let rescale = match st.rescale {
                     Some(r) => Some(r),
                     None if matches!(dtype, DataType::U8) => None,
-                    None => cached_range(&cube, v).map(|[a, b]| (a, b)),
+                    None => cube.value_range(v).map(|[a, b]| (a, b)),
                 };
                 let opts = RenderOptions {
                     nodata: st.nodata,
@@ -642,7 +569,7 @@ async fn tilejson(
             blocking(move || {
                 let v = p.variable(&cube)?;
                 let (g, _, _) = v.require_grid(&cube.id).map_err(cube_error)?;
-                let mut z = zoom_range(tms, &cube, v, g);
+                let mut z = zoom_range(tms, g);
                 if let Some(m) = p.number("minzoom")? {
                     z.min = m.clamp(0.0, 30.0) as u8;
                 }
@@ -699,7 +626,7 @@ async fn wmts(
                         .into_iter()
                         .map(|t| WmtsTmsLink {
                             tms: t,
-                            zooms: Some(zoom_range(t, &cube, v, g)),
+                            zooms: Some(zoom_range(t, g)),
                         })
                         .collect();
                     let dims: Vec<WmtsDimension> = v

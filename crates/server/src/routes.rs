@@ -172,17 +172,22 @@ fn restrict_query(q: Vec<(String, String)>, access: &crate::auth::Access) -> Vec
             .filter(|s| !s.is_empty())
             .collect()
     });
-    let allowed = access.restrict(requested).unwrap_or_default();
     let mut out: Vec<(String, String)> =
         q.into_iter().filter(|(k, _)| k != "collections").collect();
-    // An empty list would mean "all": name a collection that cannot exist.
-    let list = if allowed.is_empty() {
-        "\u{0}none".to_string()
-    } else {
-        allowed.join(",")
-    };
-    out.push(("collections".into(), list));
+    out.push(("collections".into(), readable(access, requested).join(",")));
     out
+}
+
+/// The collections a search of `requested` may look into under `access`;
+/// when none is readable, one that cannot exist (an empty list would mean
+/// "all collections").
+fn readable(access: &crate::auth::Access, requested: Option<Vec<String>>) -> Vec<String> {
+    let allowed = access.restrict(requested).unwrap_or_default();
+    if allowed.is_empty() {
+        vec!["\u{0}none".to_string()]
+    } else {
+        allowed
+    }
 }
 
 async fn collection(
@@ -276,13 +281,10 @@ async fn search_post(
                     .filter_map(|c| c.as_str().map(String::from))
                     .collect::<Vec<_>>()
             });
-            let allowed = access.restrict(requested).unwrap_or_default();
-            let list = if allowed.is_empty() {
-                vec!["\u{0}none".to_string()]
-            } else {
-                allowed
-            };
-            obj.insert("collections".into(), serde_json::json!(list));
+            obj.insert(
+                "collections".into(),
+                serde_json::json!(readable(&access, requested)),
+            );
         }
     }
     reply(api::search(&s, &ctx(&s, &h, &u), SearchInput::Body(value)).await)
@@ -388,36 +390,43 @@ fn register_data_metrics(state: &Arc<AppState>) {
         let c = c.clone();
         move || f(c.stats())
     };
-    let _ = m.register_counter_fn(
-        "arco_cache_hits_total",
-        "Chunk cache hits.",
-        &[],
-        stat(|s| s.hits),
-    );
-    let _ = m.register_counter_fn(
-        "arco_cache_misses_total",
-        "Chunk cache misses (chunks read and decoded).",
-        &[],
-        stat(|s| s.misses),
-    );
-    let _ = m.register_gauge_fn(
-        "arco_cache_bytes",
-        "Bytes of decoded chunks held by the cache.",
-        &[],
-        stat(|s| s.bytes),
-    );
-    let _ = m.register_gauge_fn(
-        "arco_cache_capacity_bytes",
-        "The chunk cache's bound in bytes.",
-        &[],
-        stat(|s| s.capacity),
-    );
-    let _ = m.register_gauge_fn(
-        "arco_cache_entries",
-        "Chunks held by the cache.",
-        &[],
-        stat(|s| s.entries),
-    );
+    type Stat = fn(arco_cube::CacheStats) -> u64;
+    let table: [(&str, &str, bool, Stat); 5] = [
+        ("arco_cache_hits_total", "Chunk cache hits.", true, |s| {
+            s.hits
+        }),
+        (
+            "arco_cache_misses_total",
+            "Chunk cache misses (chunks read and decoded).",
+            true,
+            |s| s.misses,
+        ),
+        (
+            "arco_cache_bytes",
+            "Bytes of decoded chunks held by the cache.",
+            false,
+            |s| s.bytes,
+        ),
+        (
+            "arco_cache_capacity_bytes",
+            "The chunk cache's bound in bytes.",
+            false,
+            |s| s.capacity,
+        ),
+        (
+            "arco_cache_entries",
+            "Chunks held by the cache.",
+            false,
+            |s| s.entries,
+        ),
+    ];
+    for (name, help, counter, f) in table {
+        let _ = if counter {
+            m.register_counter_fn(name, help, &[], stat(f))
+        } else {
+            m.register_gauge_fn(name, help, &[], stat(f))
+        };
+    }
     let _ = m.register_gauge_fn("arco_datasets", "Datasets served.", &[], {
         let n = state.data.len() as u64;
         move || n

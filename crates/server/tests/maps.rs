@@ -26,6 +26,10 @@ struct Server {
 }
 
 fn server() -> Server {
+    server_with(ServerConfig::default())
+}
+
+fn server_with(config: ServerConfig) -> Server {
     let dir = tempfile::tempdir().unwrap();
     for f in [
         "netcdf4/era5-levels-members.nc",
@@ -47,7 +51,7 @@ fn server() -> Server {
         backend: arco_server::Backend::Embedded(Arc::new(
             EmbeddedBackend::new(found.catalog).unwrap(),
         )),
-        config: ServerConfig::default(),
+        config,
         data: Arc::new(found.registry),
     };
     Server {
@@ -57,10 +61,18 @@ fn server() -> Server {
 }
 
 async fn get(s: &Server, uri: &str) -> (StatusCode, String, Vec<u8>) {
+    get_with(s, uri, None).await
+}
+
+async fn get_with(s: &Server, uri: &str, key: Option<&str>) -> (StatusCode, String, Vec<u8>) {
+    let mut req = Request::get(uri);
+    if let Some(k) = key {
+        req = req.header("x-api-key", k);
+    }
     let r = s
         .router
         .clone()
-        .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+        .oneshot(req.body(Body::empty()).unwrap())
         .await
         .unwrap();
     let status = r.status();
@@ -246,4 +258,86 @@ async fn bad_tile_requests_get_4xx_with_what_is_valid() {
         assert_eq!(st.as_u16(), code, "{uri}: {d}");
         assert!(d.contains(needle), "{uri}: {d}");
     }
+}
+
+fn ids(v: &Value, list: &str) -> Vec<String> {
+    v[list]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            c["id"]
+                .as_str()
+                .or(c["collection"].as_str())
+                .unwrap()
+                .to_string()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_key_for_one_collection_sees_and_reads_only_that_one_through_the_real_routes() {
+    let toml = r#"
+anonymous = false
+[[api_keys]]
+name = "dem-only"
+key = "dem-key"
+collections = ["co_elevation_roi"]
+"#;
+    let auth =
+        arco_server::auth::AuthConfig::from_toml(toml, std::path::Path::new("auth.toml")).unwrap();
+    let s = server_with(ServerConfig {
+        auth: Some(Arc::new(auth)),
+        ..ServerConfig::default()
+    });
+    let k = Some("dem-key");
+    let (st, _, body) = get_with(&s, "/collections", k).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(ids(&json(&body), "collections"), ["co_elevation_roi"]);
+    let (_, _, body) = get_with(&s, "/datasets", k).await;
+    assert_eq!(ids(&json(&body), "datasets"), ["co_elevation_roi"]);
+    let (_, _, body) = get_with(&s, "/search", k).await;
+    assert_eq!(ids(&json(&body), "features"), ["co_elevation_roi"]);
+    let (_, _, body) = get_with(&s, "/search?collections=era5-levels-members", k).await;
+    assert!(json(&body)["features"].as_array().unwrap().is_empty());
+    let tile = "tiles/WebMercatorQuad/0/0/0.png";
+    let (st, _, _) = get_with(&s, &format!("/collections/co_elevation_roi/{tile}"), k).await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, _, _) = get_with(
+        &s,
+        &format!("/collections/era5-levels-members/{tile}?variable=t"),
+        k,
+    )
+    .await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let (st, _, _) = get_with(&s, "/zarr/era5-levels-members/zarr.json", k).await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let (st, _, _) = get(&s, "/collections").await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn metrics_count_tile_requests_and_chunk_cache_hits() {
+    let s = server();
+    let tile = "/collections/era5-levels-members/tiles/WebMercatorQuad/0/0/0.png?variable=t";
+    for _ in 0..2 {
+        assert_eq!(get(&s, tile).await.0, StatusCode::OK);
+    }
+    let (st, _, body) = get(&s, "/metrics").await;
+    assert_eq!(st, StatusCode::OK);
+    let text = String::from_utf8(body).unwrap();
+    let value = |name: &str| -> f64 {
+        text.lines()
+            .find(|l| l.starts_with(name) && l[name.len()..].starts_with([' ', '{']))
+            .and_then(|l| l.rsplit(' ').next())
+            .unwrap_or_else(|| panic!("no {name} in {text}"))
+            .parse()
+            .unwrap()
+    };
+    assert!(value("arco_cache_hits_total") >= 1.0, "{text}");
+    assert!(value("arco_cache_misses_total") >= 1.0, "{text}");
+    assert!(
+        text.contains("route=\"/collections/{id}/tiles/{tms}/{z}/{x}/{y}\""),
+        "{text}"
+    );
 }
