@@ -58,6 +58,11 @@ Special cases:
   against ``xr.open_mfdataset``; refs name all three files; and a set whose
   chunks straddle the files (chunk 2 along time, 3 steps per file), inlined
   whole below the limit;
+  six files of two steps to Parquet with ``--record-size 3``: the
+  ``refs.N.parq`` windows (written as the files stream in) straddle the
+  files, values equal and all four ``tas`` windows present; four files
+  with ``x(lat, time, lon)`` (time not the first axis) to Parquet with
+  ``--record-size 5``: the rows held whole then written sorted, values equal;
 * "[s3]": a NetCDF-3 and a NetCDF-4 file on a moto S3 server: the references
   carry ``s3://`` URLs and the objects' ETags, and xarray reads them through
   s3fs with the endpoint (``remote_protocol="s3"``).
@@ -627,6 +632,80 @@ def check_concat(j: Judge):
         j.report("FAIL" if reasons else "PASS", tag, reasons)
 
 
+def check_concat_windows(j: Judge):
+    """Six files of two steps each to Parquet with a record size of 3: every
+    array's refs.N.parq windows (written as the files stream in) straddle
+    the files; values equal xr.open_mfdataset's and every window is there."""
+    tag = "[concat] 6 files -> Parquet, record size 3 (windows straddle files)"
+    splits = [(2 * i, 2 * i + 2) for i in range(6)]
+    files = write_concat_set(os.path.join(j.tmp, "concat-windows"), splits=splits)
+    out = os.path.join(j.tmp, "concat-windows.parq")
+    rc, so, se = j.run("--json", "virtualize", *files, out, "--concat-dim", "time",
+                       "--inline-threshold", "0", "--record-size", "3")
+    if rc != 0:
+        j.report("FAIL", tag, [f"virtualize exit {rc}: {first_line(se)}"])
+        return
+    try:
+        reasons = compare_concat(files, out)
+        have = sorted(os.listdir(os.path.join(out, "tas")))
+        want = [f"refs.{k}.parq" for k in range(4)]  # 12 chunks of one step / 3
+        if have != want:
+            reasons.append(f"tas holds {have}, expected {want}")
+    except Exception as e:
+        reasons = [f"judge error {type(e).__name__}: {str(e)[:200]}"]
+    j.report("FAIL" if reasons else "PASS", tag, reasons)
+
+
+def check_concat_inner_axis(j: Judge):
+    """Four files with ``x(lat, time, lon)``, time not the first axis, chunks
+    (2, 1, 4), to Parquet with a record size of 5: that array's chunk numbers
+    do not grow from file to file, so its rows are held and sorted before
+    its windows are written. Values equal the files' concatenated along the
+    time axis, and all five windows (3 x 8 chunks / 5) are there."""
+    tag = "[concat] time not the first axis -> Parquet, record size 5"
+    d = os.path.join(j.tmp, "concat-inner")
+    os.makedirs(d, exist_ok=True)
+    files, xs = [], []
+    for i in range(4):
+        f = os.path.join(d, f"x_{i}.nc")
+        x = np.random.default_rng(i).standard_normal((6, 2, 4)).astype("f4")
+        with netCDF4.Dataset(f, "w", format="NETCDF4") as ds:
+            ds.createDimension("lat", 6)
+            ds.createDimension("time", None)
+            ds.createDimension("lon", 4)
+            t = ds.createVariable("time", "f8", ("time",))
+            t.units = "days since 2000-01-01"
+            t[:] = [2 * i, 2 * i + 1]
+            v = ds.createVariable("x", "f4", ("lat", "time", "lon"), chunksizes=(2, 1, 4), zlib=True)
+            v[:] = x
+        files.append(f)
+        xs.append(x)
+    out = os.path.join(j.tmp, "concat-inner.parq")
+    rc, so, se = j.run("--json", "virtualize", *files, out, "--concat-dim", "time",
+                       "--inline-threshold", "0", "--record-size", "5")
+    if rc != 0:
+        j.report("FAIL", tag, [f"virtualize exit {rc}: {first_line(se)}"])
+        return
+    reasons = []
+    try:
+        ds = open_refs_xr(out, decode_times=False)
+        try:
+            why = compare_arrays("/x", np.concatenate(xs, axis=1), np.asarray(ds["x"].values))
+            if why:
+                reasons.append(why)
+            if list(ds["time"].values) != list(range(8)):
+                reasons.append(f"time reads {list(ds['time'].values)}")
+        finally:
+            ds.close()
+        have = sorted(os.listdir(os.path.join(out, "x")))
+        want = [f"refs.{k}.parq" for k in range(5)]
+        if have != want:
+            reasons.append(f"x holds {have}, expected {want}")
+    except Exception as e:
+        reasons = [f"judge error {type(e).__name__}: {str(e)[:200]}"]
+    j.report("FAIL" if reasons else "PASS", tag, reasons)
+
+
 S3_FILES = ["tests/data/real/netcdf3/sub.nc", "tests/data/real/netcdf4/cordex.nc"]
 
 
@@ -884,7 +963,7 @@ def main() -> int:
         except Exception as e:
             j.report("FAIL", rel(f), [f"judge error {type(e).__name__}: {str(e)[:200]}"])
     if not args.files and not args.only:
-        for check in (check_inexpressible, check_corrupt, check_concat, check_grib, check_tiff, check_icechunk):
+        for check in (check_inexpressible, check_corrupt, check_concat, check_concat_windows, check_concat_inner_axis, check_grib, check_tiff, check_icechunk):
             try:
                 check(j)
             except Exception as e:

@@ -42,6 +42,8 @@ echo "== convert --pyramid: overview levels vs xarray coarsen, the multiscales s
 "$PY" scripts/interop_pyramid.py --arco "$ARCO" || status=1
 echo "== virtualize: kerchunk JSON and Parquet read by xarray through fsspec == the sources; vs kerchunk"
 "$PY" scripts/interop_virtual.py --arco "$ARCO" || status=1
+echo "== Icechunk inputs: repositories by icechunk-python, VirtualiZarr and arco (local, S3) read by arco == xarray; verify freshness"
+"$PY" scripts/interop_icechunk.py --arco "$ARCO" || status=1
 echo "== serve: map tiles pixel for pixel against an independent rendering (xarray, rioxarray, rio-tiler)"
 "$PY" scripts/interop_tiles.py --arco "$ARCO" || status=1
 echo "== serve: time series and EDR values against xarray"

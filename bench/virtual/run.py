@@ -4,14 +4,17 @@ side by side in one run. See bench/virtual/README.md.
 
     .peers-venv/bin/python bench/virtual/run.py [--size full|quick] [--arco target/release/arco]
         [--reps 3] [--cases a,b,c,d] [--results bench/virtual/results.json]
+        [--scaling 25,100,400] [--scaling-peers 400]
 
 Cases (inputs written once, cached under target/arco-checks/virtual/):
 
 (a) 100 hourly NetCDF-4 files (24 quick) written by netCDF4-python, each
     float32 ``tas(time=1, lat=180, lon=360)`` in chunks (1, 90, 180) with
     shuffle + deflate 1, CF time ``hours since 2000-01-01``: combined along
-    time. arco's peak RSS is also measured at 25, 50 and 100 files (6, 12,
-    24 quick): it should not grow with the number of files.
+    time. Peak RSS and wall time are also measured at several numbers of
+    files (--scaling, default 25, 100, 400; 6, 24, 96 quick), for arco and,
+    up to --scaling-peers files, for the peers: arco's should not grow with
+    the number of files.
 (b) one HDF5 file written by h5py: float32 ``data(2048, 2048)`` in chunks of
     (8, 8) with shuffle + gzip 1: 65,536 chunks (full; 64 × 64 = 4,096 quick).
 (c) NetCDF-3 (CDF-2, 64-bit offset) written by netCDF4-python: 20 record
@@ -70,9 +73,9 @@ import numpy as np  # noqa: E402
 CACHE = os.path.join(REPO, "target", "arco-checks", "virtual")
 SIZES = {
     "full": {"records": 4000, "variables": 20, "h5": (2048, 2048), "files": 100,
-             "file_series": (25, 50, 100), "grib_steps": 40},
+             "file_series": (25, 100, 400), "grib_steps": 40},
     "quick": {"records": 400, "variables": 20, "h5": (512, 512), "files": 24,
-              "file_series": (6, 12, 24), "grib_steps": 4},
+              "file_series": (6, 24, 96), "grib_steps": 4},
 }
 NY, NX = 16, 16
 H5_CHUNK = (8, 8)
@@ -254,6 +257,49 @@ def same_values(arco_out: str, peer_out: str, case: str, inlined: list[str]) -> 
     return bad
 
 
+def scaling_table(args, size: dict, versions: dict) -> dict:
+    """Case (a) at several numbers of files: peak RSS and wall time of arco
+    (and of the peers at up to --scaling-peers files), best of --reps."""
+    counts = args.scaling or list(size["file_series"])
+    srcs = make_hourly(os.path.join(CACHE, "hourly"), max(counts))
+    peers = [t for t in PEERS if versions.get(t)] if args.scaling_peers else []
+    table = {}
+    print(f"{'':34s} memory against the number of files (case a):")
+    for n in counts:
+        table[n] = {}
+        for t in ["arco", *peers]:
+            if t != "arco" and n > args.scaling_peers:
+                continue
+            out = os.path.join(CACHE, f"out-a-{t}-{n}.json")
+            try:
+                rs = [run_arco(args.arco, srcs[:n], out, "a") if t == "arco"
+                      else run_peer(t, "a", srcs[:n], out) for _ in range(args.reps)]
+            except RuntimeError as e:
+                if t == "arco":
+                    raise
+                print(f"{'':34s}   {n:5d} files {t:12s} failed: {str(e)[-200:]}")
+                continue
+            table[n][t] = {"peak_rss": max(r["peak_rss"] for r in rs),
+                           "best_s": min(r["wall_s"] for r in rs),
+                           "references": rs[0]["references"]}
+            print(f"{'':34s}   {n:5d} files {t:12s} {table[n][t]['peak_rss'] / 2**20:7.1f} MB "
+                  f"{table[n][t]['best_s']:8.3f} s {table[n][t]['references']:8d} refs", flush=True)
+    return table
+
+
+def md_scaling(table: dict) -> str:
+    tools = ["arco", *[t for t in PEERS if any(t in row for row in table.values())]]
+    rows = ["| files | " + " | ".join(f"{t} peak RSS MB | {t} s" for t in tools) + " |",
+            "|---:|" + "---:|---:|" * len(tools)]
+    for n, row in table.items():
+        cells = []
+        for t in tools:
+            r = row.get(t)
+            cells += ([f"{r['peak_rss'] / 2**20:.1f}", f"{r['best_s']:.3f}"] if r else ["", ""])
+        rows.append(f"| {n} | " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
 def md_table(results: dict) -> str:
     rows = ["| case | tool | references | best s | median s | refs/s | T_tool / T_arco | peak RSS MB |",
             "|---|---|---:|---:|---:|---:|---:|---:|"]
@@ -268,10 +314,9 @@ def md_table(results: dict) -> str:
                         f"{t['median_s']:.3f} | {t['refs_per_s']:,.0f} | {ratio} | "
                         f"{t['peak_rss'] / 2**20:.0f} |")
     out = "\n".join(rows)
-    series = results["cases"].get("a", {}).get("arco_rss_by_files")
-    if series:
-        out += ("\n\narco peak RSS against the number of files in (a): "
-                + ", ".join(f"{n} files {r / 2**20:.1f} MB" for n, r in series.items()))
+    scaling = results["cases"].get("a", {}).get("scaling")
+    if scaling:
+        out += "\n\nPeak RSS and wall time against the number of files in (a):\n\n" + md_scaling(scaling)
     return out
 
 
@@ -282,6 +327,12 @@ def main() -> int:
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--cases", default="a,b,c,d")
     ap.add_argument("--results", default=os.path.join(HERE, "results.json"))
+    ap.add_argument("--scaling", type=lambda v: [int(x) for x in v.split(",") if x],
+                    help="numbers of files for case (a)'s memory table, like 25,100,400 "
+                         "(default: 25,100,400; quick: 6,24,96)")
+    ap.add_argument("--scaling-peers", type=int, default=0, metavar="N",
+                    help="also run kerchunk and VirtualiZarr in the memory table, at up to N files "
+                         "(default 0: arco only; they take seconds per 100 files)")
     args = ap.parse_args()
     if not os.path.isfile(args.arco):
         print(f"arco binary {args.arco} not found (cargo build --release -p arco-cli)", file=sys.stderr)
@@ -375,14 +426,8 @@ def main() -> int:
                                                 + (" and values" if case in ("a", "d") else "") + also))
             failed |= bool(bad)
         if case == "a":
-            series = {}
-            for n in size["file_series"]:
-                rs = [run_arco(args.arco, srcs[:n], os.path.join(CACHE, f"out-a-arco-{n}.json"), "a")
-                      for _ in range(args.reps)]
-                series[n] = max(r["peak_rss"] for r in rs)
-            row["arco_rss_by_files"] = series
-            print(f"{'':34s} arco peak RSS: " + ", ".join(f"{n} files {r / 2**20:.1f} MB"
-                                                            for n, r in series.items()))
+            row["scaling"] = scaling_table(args, size, versions)
+            row["arco_rss_by_files"] = {n: t["arco"]["peak_rss"] for n, t in row["scaling"].items()}
         results["cases"][case] = row
     with open(args.results, "w") as f:
         json.dump(results, f, indent=1)

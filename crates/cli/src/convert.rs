@@ -50,9 +50,8 @@ pub struct ConvertArgs {
     /// Codec: zstd:LEVEL, blosc-zstd:LEVEL, blosc-lz4:LEVEL, gzip:LEVEL or none (default: blosc-zstd:3 with byte shuffle for multi-byte numbers, zstd:3 otherwise).
     #[arg(long, value_name = "CODEC")]
     pub codec: Option<String>,
-    /// Dimension to concatenate several sources along (default: their unlimited dimension, else time).
-    #[arg(long, value_name = "DIM")]
-    pub concat_dim: Option<String>,
+    #[command(flatten)]
+    pub combine: crate::combine::CombineArgs,
     /// Leave these variables out (names or paths, comma separated or repeated);
     /// recorded in the provenance so `arco verify` knows.
     #[arg(long, value_name = "VAR,...", value_delimiter = ',')]
@@ -91,7 +90,7 @@ pub fn run(args: &ConvertArgs, storage: &StorageArgs, json: bool) -> anyhow::Res
     };
     let options = options(args)?;
     let sources = expand(&sources)?;
-    let inputs = open_inputs(&sources, args.concat_dim.as_deref(), storage)?;
+    let inputs = open_inputs(&sources, &args.combine, storage)?;
     let stamps: Vec<SourceStamp> = inputs
         .sources
         .iter()

@@ -13,7 +13,8 @@ use std::path::PathBuf;
 /// Arguments of `arco dump`.
 #[derive(Debug, clap::Args)]
 pub struct DumpArgs {
-    /// File path or URL (file://, s3://, http(s)://).
+    /// File path or URL (file://, s3://, http(s)://): a file, a Zarr store, kerchunk
+    /// references or an Icechunk repository (X.icechunk, optionally @branch, @tag:NAME or @snapshot:ID).
     pub src: String,
     /// Variable name or full path (`/group/var`).
     #[arg(long = "var", value_name = "NAME")]

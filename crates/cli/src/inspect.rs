@@ -11,7 +11,8 @@ use std::fmt::Write as _;
 /// Arguments of `arco inspect`.
 #[derive(Debug, clap::Args)]
 pub struct InspectArgs {
-    /// File path or URL (file://, s3://, http(s)://).
+    /// File path or URL (file://, s3://, http(s)://): a file, a Zarr store, kerchunk
+    /// references or an Icechunk repository (X.icechunk, optionally @branch, @tag:NAME or @snapshot:ID).
     pub src: String,
     /// Skip reading chunk indexes (faster on huge files; no chunk counts or stored bytes).
     #[arg(long)]

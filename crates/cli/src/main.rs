@@ -5,6 +5,7 @@
 //! Everything it does is reachable from the library crates.
 
 mod catalog;
+mod combine;
 mod convert;
 mod dump;
 mod inspect;
@@ -43,13 +44,14 @@ enum Command {
     /// Convert sources to analysis-ready Zarr (v3, or v2 with --zarr-format 2),
     /// chunked for the access pattern, in bounded memory.
     Convert(convert::ConvertArgs),
-    /// Compare every value and attribute of the sources with a converted output.
+    /// Compare every value and attribute of the sources with a converted output
+    /// (a Zarr store, kerchunk references or an Icechunk repository, whose sources are also checked for changes).
     Verify(verify::VerifyArgs),
     /// Describe datasets in a static STAC catalog (extents, datacube, units, coded values, provenance), validated offline with --check.
     Catalog(catalog::CatalogArgs),
     /// Serve datasets (map tiles, time series, OGC EDR, Zarr over HTTP, a viewer) and a STAC API.
     Serve(serve::ServeArgs),
-    /// Write kerchunk references (JSON or Parquet) that read the sources as virtual Zarr, without copying data.
+    /// Write kerchunk references (JSON or Parquet) or an Icechunk repository (local or s3://) that read the sources as virtual Zarr, without copying data.
     Virtualize(virtualize::VirtualizeArgs),
 }
 

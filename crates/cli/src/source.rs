@@ -130,24 +130,47 @@ pub struct Inputs {
     _runtimes: Vec<tokio::runtime::Runtime>,
 }
 
-/// Open every source; concatenate along `concat_dim` when there are several.
+/// Open every source; combine them as `combine` says when there are several
+/// (or one is given a coordinate). Combined sources are opened again, one
+/// at a time, when they are read (`crate::combine::open_combined`); here
+/// only their bytes are kept.
 pub fn open_inputs(
     sources: &[String],
-    concat_dim: Option<&str>,
+    combine: &crate::combine::CombineArgs,
     args: &StorageArgs,
 ) -> anyhow::Result<Inputs> {
+    let combined = combine.combines(sources.len());
     let mut runtimes = Vec::new();
     let mut readers: Vec<(String, Box<dyn Reader>)> = Vec::new();
     let mut bytes = Vec::new();
     for s in sources {
+        if is_icechunk_location(s) {
+            // An Icechunk repository: its values come through the
+            // repository; the object that changes with each commit stands
+            // for it in the provenance (see `icechunk_own_bytes`).
+            if combined {
+                anyhow::bail!(
+                    "{s}: an Icechunk repository cannot be combined with other sources; give it alone"
+                );
+            }
+            readers.push((s.clone(), open_icechunk(s, args)?));
+            let runtime = kerchunk_runtime()?;
+            let options = open_options(args, Some(&runtime));
+            bytes.push(icechunk_own_bytes(s, &options)?);
+            runtimes.push(runtime);
+            continue;
+        }
         if arco_formats::kerchunk::is_kerchunk_location(s) {
             // A reference set: its values come through the references; its
             // own bytes (the JSON, or a Parquet folder's .zmetadata) stand
             // for it in the provenance.
             let runtime = kerchunk_runtime()?;
             let options = open_options(args, Some(&runtime));
-            let reader = arco_formats::kerchunk::open_kerchunk(s, &options)
-                .with_context(|| format!("cannot open {s}"))?;
+            if !combined {
+                let reader = arco_formats::kerchunk::open_kerchunk(s, &options)
+                    .with_context(|| format!("cannot open {s}"))?;
+                readers.push((s.clone(), reader));
+            }
             let own = match Location::parse(s)? {
                 Location::Local(p) if p.is_dir() => {
                     p.join(".zmetadata").to_string_lossy().into_owned()
@@ -156,27 +179,27 @@ pub fn open_inputs(
             };
             let bytes_of = arco_storage::open(&own, &options)?;
             bytes.push((s.clone(), bytes_of));
-            readers.push((s.clone(), reader));
             runtimes.push(runtime);
             continue;
         }
         let (source, _counter, runtime) = open_source(s, args)?;
-        let reader =
-            arco_formats::open(source.clone()).with_context(|| format!("cannot open {s}"))?;
+        if !combined {
+            let reader =
+                arco_formats::open(source.clone()).with_context(|| format!("cannot open {s}"))?;
+            readers.push((s.clone(), reader));
+        }
         bytes.push((s.clone(), source));
-        readers.push((s.clone(), reader));
         runtimes.extend(runtime);
     }
-    let reader: Box<dyn Reader> = if readers.len() == 1 {
+    let reader: Box<dyn Reader> = if combined {
+        let joined = crate::combine::open_combined(sources, combine, args)?;
+        runtimes.extend(joined.runtime);
+        Box::new(joined.reader)
+    } else {
         match readers.pop() {
             Some((_, r)) => r,
             None => anyhow::bail!("no source"),
         }
-    } else {
-        let opts = arco_formats::concat::ConcatOptions {
-            dim: concat_dim.map(str::to_string),
-        };
-        Box::new(arco_formats::concat::concat(readers, &opts)?)
     };
     Ok(Inputs {
         reader,
@@ -185,8 +208,88 @@ pub fn open_inputs(
     })
 }
 
+/// True when `location` names an Icechunk repository (a directory laid out
+/// as one, or a path or `s3://` prefix ending in `.icechunk`, with an
+/// optional `@branch`, `@tag:NAME` or `@snapshot:ID` suffix).
+pub fn is_icechunk_location(location: &str) -> bool {
+    #[cfg(feature = "icechunk")]
+    {
+        arco_icechunk::is_icechunk_location(location)
+    }
+    #[cfg(not(feature = "icechunk"))]
+    {
+        let base = match location.rsplit_once('@') {
+            Some((b, v)) if !b.is_empty() && !v.is_empty() && !v.contains('/') => b,
+            _ => location,
+        };
+        let named = base.trim_end_matches('/').ends_with(".icechunk");
+        match Location::parse(base) {
+            Ok(Location::Local(p)) => {
+                named
+                    || p.join("repo").is_file()
+                    || (p.join("snapshots").is_dir()
+                        && (p.join("refs").is_dir() || p.join("config.yaml").is_file()))
+            }
+            Ok(Location::S3 { .. }) => named,
+            _ => false,
+        }
+    }
+}
+
+/// Open an Icechunk repository as a reader (cargo feature `icechunk`); its
+/// reads run on a runtime of its own.
+#[cfg(feature = "icechunk")]
+pub fn open_icechunk(location: &str, args: &StorageArgs) -> anyhow::Result<Box<dyn Reader>> {
+    arco_icechunk::open_reader(location, &open_options(args, None))
+        .with_context(|| format!("cannot open {location}"))
+}
+
+/// Without the `icechunk` feature: say how to get it.
+#[cfg(not(feature = "icechunk"))]
+pub fn open_icechunk(location: &str, _args: &StorageArgs) -> anyhow::Result<Box<dyn Reader>> {
+    anyhow::bail!(
+        "{location} is an Icechunk repository: this arco was built without Icechunk support; rebuild with `--features icechunk` (a default feature)"
+    )
+}
+
+/// The object that stands for a repository in provenance, and its
+/// location: `repo` (spec version 2, rewritten by every commit), else
+/// `refs/branch.main/ref.json` (spec version 1, the tip of `main`), else
+/// `config.yaml`.
+fn icechunk_own_bytes(
+    location: &str,
+    options: &OpenOptions,
+) -> anyhow::Result<(String, DynSource)> {
+    let base = match location.rsplit_once('@') {
+        Some((b, v)) if !b.is_empty() && !v.is_empty() && !v.contains('/') => b,
+        _ => location,
+    };
+    let base = base.trim_end_matches('/');
+    let mut last = None;
+    for name in ["repo", "refs/branch.main/ref.json", "config.yaml"] {
+        let own = format!("{base}/{name}");
+        match arco_storage::open(&own, options) {
+            Ok(s) => return Ok((own, s)),
+            Err(e) => last = Some(e),
+        }
+    }
+    match last {
+        Some(e) => Err(anyhow::Error::new(e).context(format!(
+            "{location}: none of repo, refs/branch.main/ref.json, config.yaml can be read"
+        ))),
+        None => anyhow::bail!("{location}: no repository object"),
+    }
+}
+
 /// Open `location` (a path or URL: a file, or a Zarr hierarchy) and recognise its format.
 pub fn open(location: &str, args: &StorageArgs) -> anyhow::Result<Opened> {
+    if is_icechunk_location(location) {
+        return Ok(Opened {
+            reader: open_icechunk(location, args)?,
+            counter: ReadCounter::default(),
+            _runtime: None,
+        });
+    }
     if arco_formats::kerchunk::is_kerchunk_location(location) {
         let counter = ReadCounter::default();
         // The references may point at remote files even when they are local.

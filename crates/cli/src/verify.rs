@@ -19,12 +19,12 @@ use std::io::Write;
 /// Arguments of `arco verify`.
 #[derive(Debug, clap::Args)]
 pub struct VerifyArgs {
-    /// Source files or URLs (globs like 'data/tas_*.nc' are expanded, sorted), then the converted dataset.
+    /// Source files or URLs (globs like 'data/tas_*.nc' are expanded, sorted), then the converted dataset
+    /// (a Zarr store, kerchunk references, or an Icechunk repository: X.icechunk, local or s3://).
     #[arg(required = true, num_args = 2..)]
     pub paths: Vec<String>,
-    /// Dimension the sources were concatenated along (default: their unlimited dimension, else time).
-    #[arg(long, value_name = "DIM")]
-    pub concat_dim: Option<String>,
+    #[command(flatten)]
+    pub combine: crate::combine::CombineArgs,
     /// Also compare each source's SHA-256 with the one recorded at conversion (reads every source in full).
     #[arg(long)]
     pub checksum: bool,
@@ -64,9 +64,11 @@ pub fn run(args: &VerifyArgs, storage: &StorageArgs, json: bool) -> anyhow::Resu
         _ => bail!("give at least one source and the converted dataset"),
     };
     let sources = expand(&sources)?;
-    let inputs = open_inputs(&sources, args.concat_dim.as_deref(), storage)?;
+    let inputs = open_inputs(&sources, &args.combine, storage)?;
 
-    if arco_formats::kerchunk::is_kerchunk_location(&dest) {
+    if arco_formats::kerchunk::is_kerchunk_location(&dest)
+        || crate::source::is_icechunk_location(&dest)
+    {
         return run_virtual(args, storage, json, &dest, &inputs);
     }
     let dest_runtime = runtime_for(&dest)?;
@@ -103,9 +105,10 @@ pub fn run(args: &VerifyArgs, storage: &StorageArgs, json: bool) -> anyhow::Resu
     }
 }
 
-/// `arco verify SRC... REFS` for a kerchunk reference set: freshness first
-/// (each `arco:sources` entry against the file now), then every value read
-/// through the references against the sources'.
+/// `arco verify SRC... REFS` for a kerchunk reference set or an Icechunk
+/// repository: freshness first (each `arco:sources` entry against the file
+/// now; for a repository also icechunk's own recorded modification times),
+/// then every value read through the references against the sources'.
 fn run_virtual(
     args: &VerifyArgs,
     storage: &StorageArgs,
@@ -115,17 +118,35 @@ fn run_virtual(
 ) -> anyhow::Result<()> {
     let runtime = crate::source::kerchunk_runtime()?;
     let open = open_options(storage, Some(&runtime));
-    let refs = arco_formats::kerchunk::KerchunkReader::open(dest, &open)
-        .with_context(|| format!("cannot open {dest}"))?;
     let mut freshness = Vec::new();
     let mut notes = Vec::new();
-    match refs.root_attributes().get(SOURCES_ATTRIBUTE) {
-        Some(records) => freshness = check_virtual_sources(records, &open),
+    let (reader, root_attributes): (Box<dyn arco_formats::Reader>, _) =
+        if crate::source::is_icechunk_location(dest) {
+            let (reader, attrs, changed) = open_icechunk_destination(dest, storage)?;
+            freshness.extend(changed);
+            (reader, attrs)
+        } else {
+            let refs = arco_formats::kerchunk::KerchunkReader::open(dest, &open)
+                .with_context(|| format!("cannot open {dest}"))?;
+            let attrs = refs.root_attributes().clone();
+            (Box::new(refs), attrs)
+        };
+    match root_attributes.get(SOURCES_ATTRIBUTE) {
+        Some(records) => {
+            let mut recorded = check_virtual_sources(records, &open);
+            // Icechunk's own check may have named the same file already.
+            recorded.retain(|c| {
+                !freshness
+                    .iter()
+                    .any(|f: &arco_engine::verify::SourceChange| same_file(&f.location, &c.location))
+            });
+            freshness.extend(recorded);
+        }
         None => notes.push(format!(
             "{dest} records no {SOURCES_ATTRIBUTE}: whether the sources changed since the references were made was not checked"
         )),
     }
-    let view = DestView::new(Box::new(ReaderDestination::new(Box::new(refs))))
+    let view = DestView::new(Box::new(ReaderDestination::new(reader)))
         .with_context(|| format!("cannot open {dest}"))?;
     let mut options = VerifyOptions {
         max_differences: args.max_differences,
@@ -177,6 +198,59 @@ fn run_virtual(
         }
         .into())
     }
+}
+
+/// True when two source names (a path or a `file://` URL) are one file.
+fn same_file(a: &str, b: &str) -> bool {
+    let path = |s: &str| {
+        url::Url::parse(s)
+            .ok()
+            .filter(|u| u.scheme() == "file")
+            .and_then(|u| u.to_file_path().ok())
+            .unwrap_or_else(|| std::path::PathBuf::from(s))
+    };
+    a == b || path(a) == path(b)
+}
+
+/// An opened repository, its root attributes, and its changed sources.
+type IcechunkDestination = (
+    Box<dyn arco_formats::Reader>,
+    serde_json::Map<String, serde_json::Value>,
+    Vec<arco_engine::verify::SourceChange>,
+);
+
+/// An Icechunk repository as a verify destination (cargo feature
+/// `icechunk`): its reader, its root attributes, and the sources icechunk's
+/// own recorded modification times say changed.
+#[cfg(feature = "icechunk")]
+fn open_icechunk_destination(
+    dest: &str,
+    storage: &StorageArgs,
+) -> anyhow::Result<IcechunkDestination> {
+    let open = open_options(storage, None);
+    let snapshot =
+        arco_icechunk::open_snapshot(dest, &open).with_context(|| format!("cannot open {dest}"))?;
+    let changed = arco_icechunk::changed_sources(dest, &open)
+        .with_context(|| format!("checking the sources of {dest}"))?
+        .into_iter()
+        .map(|c| arco_engine::verify::SourceChange {
+            kind: arco_engine::verify::SourceChangeKind::Changed,
+            location: c.url.clone(),
+            recorded: Some(c.url),
+            message: c.message,
+        })
+        .collect();
+    Ok((snapshot.reader, snapshot.root_attributes, changed))
+}
+
+/// Without the `icechunk` feature: say how to get it.
+#[cfg(not(feature = "icechunk"))]
+fn open_icechunk_destination(
+    dest: &str,
+    storage: &StorageArgs,
+) -> anyhow::Result<IcechunkDestination> {
+    crate::source::open_icechunk(dest, storage)?;
+    anyhow::bail!("{dest}: this arco was built without Icechunk support")
 }
 
 /// One line per problem, the notes, then the summary.

@@ -15,15 +15,14 @@ use std::path::Path;
 /// Arguments of `arco virtualize`.
 #[derive(Debug, clap::Args)]
 pub struct VirtualizeArgs {
-    /// Source files or URLs (globs like 'data/tas_*.nc' are expanded, sorted), then the destination (.json, .parq/.parquet for a Parquet folder, .icechunk for an Icechunk repository).
+    /// Source files or URLs (globs like 'data/tas_*.nc' are expanded, sorted), then the destination (.json, .parq/.parquet for a Parquet folder, .icechunk for an Icechunk repository: a local directory or an s3://bucket/prefix).
     #[arg(required = true, num_args = 2..)]
     pub paths: Vec<String>,
     /// Output format (default: from DEST's extension: .json is kerchunk, .parq or .parquet kerchunk-parquet, .icechunk icechunk).
     #[arg(long, value_name = "FORMAT", value_parser = ["kerchunk", "kerchunk-parquet", "icechunk"])]
     pub to: Option<String>,
-    /// Dimension to concatenate several sources along (default: their unlimited dimension, else time).
-    #[arg(long, value_name = "DIM")]
-    pub concat_dim: Option<String>,
+    #[command(flatten)]
+    pub combine: crate::combine::CombineArgs,
     /// Inline chunks stored in fewer bytes (and whole arrays smaller than this); 0 inlines only what must be.
     #[arg(long, default_value = "500", value_name = "BYTES")]
     pub inline_threshold: String,
@@ -60,9 +59,17 @@ pub fn run(args: &VirtualizeArgs, storage: &StorageArgs, json: bool) -> anyhow::
         _ => bail!("give at least one source and the destination"),
     };
     let format = output_format(args.to.as_deref(), &dest)?;
+    // Icechunk repositories may also be written at an s3:// prefix (no STAC
+    // sidecar there).
+    let remote_icechunk = format == Format::Icechunk
+        && matches!(
+            arco_storage::Location::parse(&dest)?,
+            arco_storage::Location::S3 { .. }
+        );
     let dest_path = match arco_storage::Location::parse(&dest)? {
         arco_storage::Location::Local(p) => p,
-        _ => bail!("{dest}: virtualize writes references to a local path for now; write them here and upload the file"),
+        _ if remote_icechunk => std::path::PathBuf::from(&dest),
+        _ => bail!("{dest}: virtualize writes kerchunk references to a local path for now (Icechunk repositories may go to s3://); write them here and upload the file"),
     };
     let options = Options {
         inline_threshold: bytes_or_zero(&args.inline_threshold).context("--inline-threshold")?,
@@ -77,60 +84,76 @@ pub fn run(args: &VirtualizeArgs, storage: &StorageArgs, json: bool) -> anyhow::
     let mut runtimes = Vec::new();
     let mut opened: Vec<Source> = Vec::new();
     let mut readers: Vec<(String, Box<dyn Reader>)> = Vec::new();
+    // Combined sources are opened part by part (crate::combine).
+    let combines = args.combine.combines(sources.len());
     for s in &sources {
         let (bytes, _counter, runtime) = open_source(s, storage)?;
-        let reader =
-            arco_formats::open(bytes.clone()).with_context(|| format!("cannot open {s}"))?;
+        if !combines {
+            let reader =
+                arco_formats::open(bytes.clone()).with_context(|| format!("cannot open {s}"))?;
+            readers.push((s.clone(), reader));
+        }
         opened.push(Source {
             location: s.clone(),
             bytes,
         });
-        readers.push((s.clone(), reader));
         runtimes.extend(runtime);
     }
-    let (single, joined) = if readers.len() == 1 {
-        (readers.pop().map(|(_, r)| r), None)
+    let (single, joined) = if combines {
+        let combined = crate::combine::open_combined(&sources, &args.combine, storage)?;
+        runtimes.extend(combined.runtime);
+        (None, Some(combined.reader))
     } else {
-        let opts = arco_formats::concat::ConcatOptions {
-            dim: args.concat_dim.clone(),
-        };
-        (None, Some(arco_formats::concat::concat(readers, &opts)?))
+        (readers.pop().map(|(_, r)| r), None)
     };
-    let (built, described): (_, &dyn Reader) = match (&single, &joined) {
-        (Some(reader), _) => (
-            arco_virtual::build(Input::Single(reader.as_ref()), &opened, &options),
-            reader.as_ref(),
-        ),
-        (None, Some(joined)) => (
-            arco_virtual::build(Input::Concat(joined), &opened, &options),
-            joined,
-        ),
+    let (input, described): (Input<'_>, &dyn Reader) = match (&single, &joined) {
+        (Some(reader), _) => (Input::Single(reader.as_ref()), reader.as_ref()),
+        (None, Some(joined)) => (Input::Concat(joined), joined),
         (None, None) => bail!("no source"),
     };
-    let (refs, summary) = built.with_context(|| format!("virtualizing into {dest}"))?;
-
+    // kerchunk JSON and Parquet are streamed: each reference is written as
+    // it is made, file by file, so memory does not grow with the number of
+    // sources. Icechunk's writer takes the whole set in memory.
+    let stream = |sink: &mut dyn arco_virtual::Sink| {
+        arco_virtual::build_into(input, &opened, &options, sink)
+            .with_context(|| format!("virtualizing into {dest}"))
+    };
     let mut icechunk_summary = None;
-    let (bytes_written, files) = match format {
-        Format::Json => (
-            arco_virtual::json::write(&refs, &dest_path, args.overwrite)
-                .with_context(|| format!("writing {dest}"))?,
-            1,
-        ),
+    let (summary, bytes_written, files) = match format {
+        Format::Json => {
+            let mut w = arco_virtual::json::JsonWriter::create(&dest_path, args.overwrite)
+                .with_context(|| format!("writing {dest}"))?;
+            let summary = stream(&mut w)?;
+            let bytes = w.finish().with_context(|| format!("writing {dest}"))?;
+            (summary, bytes, 1)
+        }
         Format::Parquet => {
-            let s =
-                arco_virtual::parquet::write(&refs, &dest_path, args.record_size, args.overwrite)
-                    .with_context(|| format!("writing {dest}"))?;
-            (s.bytes, s.files + 1)
+            let mut w = arco_virtual::parquet::ParquetWriter::create(
+                &dest_path,
+                args.record_size,
+                args.overwrite,
+            )
+            .with_context(|| format!("writing {dest}"))?;
+            let summary = stream(&mut w)?;
+            let s = w.finish().with_context(|| format!("writing {dest}"))?;
+            (summary, s.bytes, s.files + 1)
         }
         Format::Icechunk => {
-            let s = write_icechunk(&refs, &dest_path, args, command_line.clone())
+            let (refs, summary) = arco_virtual::build(input, &opened, &options)
+                .with_context(|| format!("virtualizing into {dest}"))?;
+            let s = write_icechunk(&refs, &dest, args, command_line.clone(), storage)
                 .with_context(|| format!("writing {dest}"))?;
-            let size = dir_size(&dest_path);
+            drop(refs);
+            let size = if remote_icechunk {
+                0
+            } else {
+                dir_size(&dest_path)
+            };
             icechunk_summary = Some(s);
-            (size, 0)
+            (summary, size, 0)
         }
     };
-    let stac = if args.no_stac {
+    let stac = if args.no_stac || remote_icechunk {
         None
     } else {
         let kind = match format {
@@ -231,9 +254,10 @@ impl Format {
 #[cfg(feature = "icechunk")]
 fn write_icechunk(
     refs: &arco_virtual::refs::References,
-    dest: &Path,
+    dest: &str,
     args: &VirtualizeArgs,
     command_line: String,
+    storage: &StorageArgs,
 ) -> anyhow::Result<(serde_json::Value, String)> {
     let options = arco_icechunk::IcechunkOptions {
         spec_version: if args.icechunk_spec == 2 {
@@ -244,7 +268,8 @@ fn write_icechunk(
         message: args.message.clone().unwrap_or(command_line),
         overwrite: args.overwrite,
     };
-    let summary = arco_icechunk::write(refs, dest, &options)?;
+    let open = crate::source::open_options(storage, None);
+    let summary = arco_icechunk::write_to(refs, dest, &options, &open)?;
     let line = format!(
         "icechunk spec version {:?}, snapshot {}; readers authorize the virtual chunk containers: {}",
         summary.spec_version,
@@ -258,13 +283,13 @@ fn write_icechunk(
 #[cfg(not(feature = "icechunk"))]
 fn write_icechunk(
     _refs: &arco_virtual::refs::References,
-    dest: &Path,
+    dest: &str,
     _args: &VirtualizeArgs,
     _command_line: String,
+    _storage: &StorageArgs,
 ) -> anyhow::Result<(serde_json::Value, String)> {
     bail!(
-        "{}: this arco was built without Icechunk support; rebuild with `--features icechunk` (a default feature)",
-        dest.display()
+        "{dest}: this arco was built without Icechunk support; rebuild with `--features icechunk` (a default feature)"
     )
 }
 

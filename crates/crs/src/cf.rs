@@ -5,7 +5,7 @@
 use crate::ellipsoid::Ellipsoid;
 use crate::method::{Definition, MercatorScale, Method};
 use crate::{Error, Result};
-use arco_core::{AttrValue, Attribute};
+use arco_core::{AttrValue, Attribute, DType, Values};
 
 /// The CF `grid_mapping_name`s [`read`] understands.
 pub(crate) const SUPPORTED_MAPPINGS: &str = "latitude_longitude, rotated_latitude_longitude, \
@@ -135,6 +135,9 @@ impl<'a> Attrs<'a> {
                 "airy1830" => Ok(Ellipsoid::AIRY),
                 "clarke1866" => Ok(Ellipsoid::CLARKE1866),
                 "international1924" | "intl" => Ok(Ellipsoid::INTL1924),
+                "bessel1841" | "bessel" => Ok(Ellipsoid::BESSEL1841),
+                "wgs72" => Ok(Ellipsoid::WGS72),
+                "krassowsky1940" | "krass" => Ok(Ellipsoid::KRASSOWSKY1940),
                 _ => Err(self.err(
                     "reference_ellipsoid_name",
                     format!("`{name}` is not a known ellipsoid; give semi_major_axis and inverse_flattening"),
@@ -359,6 +362,192 @@ pub(crate) fn read(attrs: &[Attribute]) -> Result<Parsed> {
         }
     };
     Ok(Parsed::Cf(Definition { method, ellipsoid }))
+}
+
+fn number(name: &str, v: Vec<f64>) -> Attribute {
+    Attribute {
+        name: name.to_string(),
+        value: AttrValue::Array(Values::F64(v)),
+        dtype: DType::F64,
+    }
+}
+
+/// The CF grid-mapping attributes of a definition, as pyproj's
+/// `CRS.to_cf()` writes them: `grid_mapping_name` and its parameters, the
+/// ellipsoid, the prime meridian and the names where known. Web Mercator,
+/// which CF cannot describe, gets none (its WKT says it all).
+pub(crate) fn write(def: &Definition, epsg: Option<u32>) -> Vec<Attribute> {
+    let n = |name: &str, v: f64| number(name, vec![v + 0.0]);
+    let mut out = Vec::new();
+    let fe_fn = |out: &mut Vec<Attribute>, fe: f64, fn_: f64| {
+        out.push(n("false_easting", fe));
+        out.push(n("false_northing", fn_));
+    };
+    let name = |s: &str| Attribute::text("grid_mapping_name", s);
+    match def.method {
+        Method::WebMercator => return out,
+        Method::LonLat => out.push(name("latitude_longitude")),
+        Method::RotatedPole {
+            pole_lat,
+            pole_lon,
+            north_pole_grid_lon,
+        } => {
+            out.push(name("rotated_latitude_longitude"));
+            out.push(n("grid_north_pole_latitude", pole_lat));
+            out.push(n("grid_north_pole_longitude", pole_lon));
+            out.push(n("north_pole_grid_longitude", north_pole_grid_lon));
+        }
+        Method::TransverseMercator {
+            lat0,
+            lon0,
+            k0,
+            fe,
+            fn_,
+        } => {
+            out.push(name("transverse_mercator"));
+            out.push(n("latitude_of_projection_origin", lat0));
+            out.push(n("longitude_of_central_meridian", lon0));
+            out.push(n("scale_factor_at_central_meridian", k0));
+            fe_fn(&mut out, fe, fn_);
+        }
+        Method::Mercator {
+            lon0,
+            scale,
+            fe,
+            fn_,
+        } => {
+            out.push(name("mercator"));
+            out.push(n("longitude_of_projection_origin", lon0));
+            match scale {
+                MercatorScale::K0(k0) => out.push(n("scale_factor_at_projection_origin", k0)),
+                MercatorScale::LatTs(ts) => out.push(n("standard_parallel", ts)),
+            }
+            fe_fn(&mut out, fe, fn_);
+        }
+        Method::LambertConformal {
+            lat0,
+            lon0,
+            lat1,
+            lat2,
+            k0,
+            fe,
+            fn_,
+        } => {
+            out.push(name("lambert_conformal_conic"));
+            out.push(number(
+                "standard_parallel",
+                [Some(lat1), lat2].into_iter().flatten().collect(),
+            ));
+            out.push(n("latitude_of_projection_origin", lat0));
+            out.push(n("longitude_of_central_meridian", lon0));
+            if k0 != 1.0 {
+                out.push(n("scale_factor_at_projection_origin", k0));
+            }
+            fe_fn(&mut out, fe, fn_);
+        }
+        Method::PolarStereographic {
+            north,
+            lon0,
+            lat_ts,
+            k0,
+            fe,
+            fn_,
+        } => {
+            out.push(name("polar_stereographic"));
+            out.push(n(
+                "latitude_of_projection_origin",
+                if north { 90.0 } else { -90.0 },
+            ));
+            out.push(n("straight_vertical_longitude_from_pole", lon0));
+            match lat_ts {
+                Some(ts) => out.push(n("standard_parallel", ts)),
+                None => out.push(n("scale_factor_at_projection_origin", k0)),
+            }
+            fe_fn(&mut out, fe, fn_);
+        }
+        Method::Stereographic {
+            lat0,
+            lon0,
+            k0,
+            fe,
+            fn_,
+        } => {
+            out.push(name("stereographic"));
+            out.push(n("latitude_of_projection_origin", lat0));
+            out.push(n("longitude_of_projection_origin", lon0));
+            out.push(n("scale_factor_at_projection_origin", k0));
+            fe_fn(&mut out, fe, fn_);
+        }
+        Method::LambertAzimuthalEqualArea {
+            lat0,
+            lon0,
+            fe,
+            fn_,
+        } => {
+            out.push(name("lambert_azimuthal_equal_area"));
+            out.push(n("latitude_of_projection_origin", lat0));
+            out.push(n("longitude_of_projection_origin", lon0));
+            fe_fn(&mut out, fe, fn_);
+        }
+        Method::AlbersEqualArea {
+            lat0,
+            lon0,
+            lat1,
+            lat2,
+            fe,
+            fn_,
+        } => {
+            out.push(name("albers_conical_equal_area"));
+            out.push(number("standard_parallel", vec![lat1, lat2]));
+            out.push(n("latitude_of_projection_origin", lat0));
+            out.push(n("longitude_of_central_meridian", lon0));
+            fe_fn(&mut out, fe, fn_);
+        }
+        Method::Geostationary {
+            lon0,
+            height,
+            sweep_x,
+            fe,
+            fn_,
+        } => {
+            out.push(name("geostationary"));
+            out.push(n("latitude_of_projection_origin", 0.0));
+            out.push(n("longitude_of_projection_origin", lon0));
+            out.push(n("perspective_point_height", height));
+            out.push(Attribute::text(
+                "sweep_angle_axis",
+                if sweep_x { "x" } else { "y" },
+            ));
+            fe_fn(&mut out, fe, fn_);
+        }
+        Method::Sinusoidal { lon0, fe, fn_ } => {
+            out.push(name("sinusoidal"));
+            out.push(n("longitude_of_projection_origin", lon0));
+            fe_fn(&mut out, fe, fn_);
+        }
+    }
+    let e = def.ellipsoid;
+    out.push(n("semi_major_axis", e.a));
+    out.push(n("semi_minor_axis", e.b()));
+    out.push(n("inverse_flattening", e.inv_flattening));
+    out.push(n("longitude_of_prime_meridian", 0.0));
+    if let Some((ename, _)) = e.known_name() {
+        out.push(Attribute::text("reference_ellipsoid_name", ename));
+    }
+    let known = epsg
+        .and_then(crate::epsg::known)
+        .filter(|k| k.def.approx_eq(def));
+    let geog = known
+        .as_ref()
+        .map_or_else(|| crate::wkt::default_geog(def), |k| k.geog);
+    if geog.code.is_some() {
+        out.push(Attribute::text("horizontal_datum_name", geog.datum));
+        out.push(Attribute::text("geographic_crs_name", geog.name));
+    }
+    if let Some(k) = known.filter(|_| !matches!(def.method, Method::LonLat)) {
+        out.push(Attribute::text("projected_crs_name", k.name));
+    }
+    out
 }
 
 fn axis_is_x(a: &Attrs<'_>, name: &str, value: &str) -> Result<bool> {

@@ -32,10 +32,25 @@ impl Ellipsoid {
         a: 6_378_206.4,
         inv_flattening: 294.978_698_213_898,
     };
-    /// International 1924 (Hayford).
+    /// International 1924 (Hayford; ED50).
     pub const INTL1924: Ellipsoid = Ellipsoid {
         a: 6_378_388.0,
         inv_flattening: 297.0,
+    };
+    /// Bessel 1841 (DHDN).
+    pub const BESSEL1841: Ellipsoid = Ellipsoid {
+        a: 6_377_397.155,
+        inv_flattening: 299.152_812_8,
+    };
+    /// WGS 72.
+    pub const WGS72: Ellipsoid = Ellipsoid {
+        a: 6_378_135.0,
+        inv_flattening: 298.26,
+    };
+    /// Krassowsky 1940 (Pulkovo 1942).
+    pub const KRASSOWSKY1940: Ellipsoid = Ellipsoid {
+        a: 6_378_245.0,
+        inv_flattening: 298.3,
     };
 
     /// A sphere of radius `r`.
@@ -79,16 +94,15 @@ impl Ellipsoid {
 
     /// The well-known name and EPSG code of this ellipsoid, if it is one.
     pub fn known_name(&self) -> Option<(&'static str, u32)> {
-        [
-            (Ellipsoid::WGS84, "WGS 84", 7030),
-            (Ellipsoid::GRS80, "GRS 1980", 7019),
-            (Ellipsoid::AIRY, "Airy 1830", 7001),
-            (Ellipsoid::CLARKE1866, "Clarke 1866", 7008),
-            (Ellipsoid::INTL1924, "International 1924", 7022),
-        ]
-        .into_iter()
-        .find(|(e, _, _)| self.approx_eq(e))
-        .map(|(_, n, c)| (n, c))
+        KNOWN
+            .iter()
+            .find(|(e, _, _)| self.approx_eq(e))
+            .map(|&(_, n, c)| (n, c))
+    }
+
+    /// The ellipsoid of an EPSG ellipsoid code, with its name.
+    pub fn from_epsg(code: u32) -> Option<(Ellipsoid, &'static str)> {
+        KNOWN.iter().find(|k| k.2 == code).map(|&(e, n, _)| (e, n))
     }
 
     /// Equal to within 1 mm on the semi-major axis and 0.04 mm on the
@@ -103,6 +117,18 @@ impl Ellipsoid {
         Shape::new(self.flattening())
     }
 }
+
+/// The ellipsoids arco knows by name and EPSG code.
+const KNOWN: [(Ellipsoid, &str, u32); 8] = [
+    (Ellipsoid::WGS84, "WGS 84", 7030),
+    (Ellipsoid::GRS80, "GRS 1980", 7019),
+    (Ellipsoid::AIRY, "Airy 1830", 7001),
+    (Ellipsoid::CLARKE1866, "Clarke 1866", 7008),
+    (Ellipsoid::INTL1924, "International 1924", 7022),
+    (Ellipsoid::BESSEL1841, "Bessel 1841", 7004),
+    (Ellipsoid::WGS72, "WGS 72", 7043),
+    (Ellipsoid::KRASSOWSKY1940, "Krassowsky 1940", 7024),
+];
 
 /// Eccentricity constants of an ellipsoid with unit semi-major axis.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -55,6 +55,48 @@ const NAD27: Geog = Geog {
     ellipsoid: Ellipsoid::CLARKE1866,
     code: Some(4267),
 };
+const SIRGAS2000: Geog = Geog {
+    name: "SIRGAS 2000",
+    datum: "Sistema de Referencia Geocentrico para las AmericaS 2000",
+    ellipsoid: Ellipsoid::GRS80,
+    code: Some(4674),
+};
+const GDA2020: Geog = Geog {
+    name: "GDA2020",
+    datum: "Geocentric Datum of Australia 2020",
+    ellipsoid: Ellipsoid::GRS80,
+    code: Some(7844),
+};
+const NZGD2000: Geog = Geog {
+    name: "NZGD2000",
+    datum: "New Zealand Geodetic Datum 2000",
+    ellipsoid: Ellipsoid::GRS80,
+    code: Some(4167),
+};
+const ED50: Geog = Geog {
+    name: "ED50",
+    datum: "European Datum 1950",
+    ellipsoid: Ellipsoid::INTL1924,
+    code: Some(4230),
+};
+const WGS72: Geog = Geog {
+    name: "WGS 72",
+    datum: "World Geodetic System 1972",
+    ellipsoid: Ellipsoid::WGS72,
+    code: Some(4322),
+};
+const DHDN: Geog = Geog {
+    name: "DHDN",
+    datum: "Deutsches Hauptdreiecksnetz",
+    ellipsoid: Ellipsoid::BESSEL1841,
+    code: Some(4314),
+};
+const PULKOVO1942: Geog = Geog {
+    name: "Pulkovo 1942",
+    datum: "Pulkovo 1942",
+    ellipsoid: Ellipsoid::KRASSOWSKY1940,
+    code: Some(4284),
+};
 
 /// The axes of a CRS as its EPSG entry declares them.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -108,9 +150,11 @@ const PROJECTED: [u32; 14] = [
 
 /// Every code [`known`] answers, described for error messages.
 pub(crate) const KNOWN_DESCRIPTION: &str =
-    "4326, 4258, 4269, 4171, 4283, 4277, 4267 (geographic), \
-3857, 3395, 32601–32660 and 32701–32760 (WGS 84 / UTM), 25828–25838 (ETRS89 / UTM), \
-26901–26923 (NAD83 / UTM), 3413, 3031, 3995, 3976, 6931, 6932, 3035, 3034, 2154, 5070, 27700, 3577";
+    "4326, 4258, 4269, 4171, 4283, 4277, 4267, 4674, 7844, 4167, 4230, 4322, 4314, 4284 \
+(geographic), 3857, 3395, 32601–32660 and 32701–32760 (WGS 84 / UTM), 25828–25838 \
+(ETRS89 / UTM), 26901–26923 (NAD83 / UTM), 26701–26722 (NAD27 / UTM), 23028–23038 \
+(ED50 / UTM), 31965–31985 (SIRGAS 2000 / UTM), 28348–28358 (GDA94 / MGA), 7846–7859 \
+(GDA2020 / MGA), 3413, 3031, 3995, 3976, 6931, 6932, 3035, 3034, 2154, 5070, 27700, 3577";
 
 fn lonlat(geog: Geog) -> Known {
     Known {
@@ -156,6 +200,14 @@ fn utm(geog: Geog, zone: u32, south: bool) -> Known {
     )
 }
 
+/// A Map Grid of Australia zone: UTM south on GDA94 or GDA2020.
+fn mga(geog: Geog, zone: u32) -> Known {
+    let mut k = utm(geog, zone, true);
+    k.name = format!("{} / MGA zone {zone}", geog.name);
+    k.conversion = format!("Map Grid of Australia zone {zone}");
+    k
+}
+
 fn polar_b(name: &str, conv: &str, north: bool, lon0: f64, lat_ts: f64, axes: Axes) -> Known {
     projected(
         WGS84,
@@ -192,10 +244,24 @@ pub(crate) fn known(code: u32) -> Option<Known> {
         4283 => lonlat(GDA94),
         4277 => lonlat(OSGB36),
         4267 => lonlat(NAD27),
+        4674 => lonlat(SIRGAS2000),
+        7844 => lonlat(GDA2020),
+        4167 => lonlat(NZGD2000),
+        4230 => lonlat(ED50),
+        4322 => lonlat(WGS72),
+        4314 => lonlat(DHDN),
+        4284 => lonlat(PULKOVO1942),
         32601..=32660 => utm(WGS84, code - 32600, false),
         32701..=32760 => utm(WGS84, code - 32700, true),
         25828..=25838 => utm(ETRS89, code - 25800, false),
         26901..=26923 => utm(NAD83, code - 26900, false),
+        26701..=26722 => utm(NAD27, code - 26700, false),
+        23028..=23038 => utm(ED50, code - 23000, false),
+        // SIRGAS 2000: 31965–31976 are zones 11N–22N, 31977–31985 zones 17S–25S.
+        31965..=31976 => utm(SIRGAS2000, code - 31965 + 11, false),
+        31977..=31985 => utm(SIRGAS2000, code - 31977 + 17, true),
+        28348..=28358 => mga(GDA94, code - 28300),
+        7846..=7859 => mga(GDA2020, code - 7800),
         3857 => projected(
             WGS84,
             "WGS 84 / Pseudo-Mercator",

@@ -84,6 +84,14 @@ pub enum Error {
     },
 }
 
+/// An ellipsoid arco knows by its EPSG code (7030 WGS 84, 7019 GRS 1980,
+/// 7001 Airy 1830, 7008 Clarke 1866, 7022 International 1924, 7004 Bessel
+/// 1841, 7043 WGS 72, 7024 Krassowsky 1940): its name, semi-major axis in
+/// metres and inverse flattening.
+pub fn ellipsoid_from_epsg(code: u32) -> Option<(&'static str, f64, f64)> {
+    Ellipsoid::from_epsg(code).map(|(e, name)| (name, e.a, e.inv_flattening))
+}
+
 /// Crate result.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -142,9 +150,12 @@ impl Crs {
     }
 
     /// A CRS from its EPSG code, for the codes arco knows: 4326, 4258,
-    /// 4269, 4171, 4283, 4277, 4267 (geographic), 3857, 3395, the UTM zones
-    /// 326xx/327xx (WGS 84), 258xx (ETRS89), 269xx (NAD83), 3413, 3031,
-    /// 3995, 3976, 6931, 6932, 3035, 3034, 2154, 5070, 27700 and 3577.
+    /// 4269, 4171, 4283, 4277, 4267, 4674, 7844, 4167, 4230, 4322, 4314,
+    /// 4284 (geographic), 3857, 3395, the UTM zones 326xx/327xx (WGS 84),
+    /// 258xx (ETRS89), 269xx (NAD83), 267xx (NAD27), 230xx (ED50),
+    /// 31965–31985 (SIRGAS 2000), the MGA zones 283xx (GDA94) and 78xx
+    /// (GDA2020), 3413, 3031, 3995, 3976, 6931, 6932, 3035, 3034, 2154,
+    /// 5070, 27700 and 3577.
     pub fn from_epsg(code: u32) -> Result<Crs> {
         Crs::from_known(code).ok_or_else(|| Error::Unsupported {
             name: format!("EPSG:{code}"),
@@ -267,6 +278,21 @@ impl Crs {
     /// The EPSG code, where the CRS is one.
     pub fn epsg(&self) -> Option<u32> {
         self.epsg
+    }
+
+    /// The CF grid-mapping attributes of this CRS, as pyproj's
+    /// `CRS.to_cf()` writes them: `grid_mapping_name` and its parameters,
+    /// `semi_major_axis`, `semi_minor_axis`, `inverse_flattening`,
+    /// `longitude_of_prime_meridian`, the ellipsoid, datum and CRS names
+    /// where known, and `crs_wkt` ([`Crs::wkt2`]) where it can be written.
+    /// [`Crs::from_cf`] reads them back as this CRS. Web Mercator, which no
+    /// CF grid mapping describes, gets only `crs_wkt`.
+    pub fn cf_attributes(&self) -> Vec<Attribute> {
+        let mut out = cf::write(&self.def, self.epsg);
+        if let Some(w) = self.wkt2() {
+            out.push(Attribute::text("crs_wkt", w));
+        }
+        out
     }
 
     /// The CRS as OGC WKT2 (2019), where it can be written. Known EPSG

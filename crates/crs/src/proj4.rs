@@ -78,6 +78,9 @@ pub(crate) fn read(text: &str) -> Result<(Definition, Option<u32>)> {
             "airy" | "OSGB36" => Ellipsoid::AIRY,
             "clrk66" | "NAD27" => Ellipsoid::CLARKE1866,
             "intl" => Ellipsoid::INTL1924,
+            "bessel" => Ellipsoid::BESSEL1841,
+            "WGS72" => Ellipsoid::WGS72,
+            "krass" => Ellipsoid::KRASSOWSKY1940,
             "sphere" => Ellipsoid::sphere(6_370_997.0),
             _ => return None,
         })

@@ -292,7 +292,7 @@ fn axes(a: Axes) -> String {
 }
 
 /// The geographic CRS a definition rests on when no EPSG entry names it.
-fn default_geog(def: &Definition) -> Geog {
+pub(crate) fn default_geog(def: &Definition) -> Geog {
     if def.ellipsoid.approx_eq(&epsg::WGS84.ellipsoid) {
         epsg::WGS84
     } else {

@@ -329,6 +329,134 @@ fn every_known_epsg_code_writes_wkt2_that_reads_back_as_itself() {
 }
 
 #[test]
+fn the_national_datums_and_their_utm_and_mga_zones_carry_their_epsg_names() {
+    let cases = [
+        (4674, "GEOGCRS[\"SIRGAS 2000\",DATUM[\"Sistema de Referencia Geocentrico para las AmericaS 2000\""),
+        (7844, "GEOGCRS[\"GDA2020\",DATUM[\"Geocentric Datum of Australia 2020\""),
+        (4167, "GEOGCRS[\"NZGD2000\",DATUM[\"New Zealand Geodetic Datum 2000\""),
+        (4230, "GEOGCRS[\"ED50\",DATUM[\"European Datum 1950\",ELLIPSOID[\"International 1924\",6378388,297,"),
+        (4322, "GEOGCRS[\"WGS 72\",DATUM[\"World Geodetic System 1972\",ELLIPSOID[\"WGS 72\",6378135,298.26,"),
+        (4314, "GEOGCRS[\"DHDN\",DATUM[\"Deutsches Hauptdreiecksnetz\",ELLIPSOID[\"Bessel 1841\",6377397.155,299.1528128,"),
+        (4284, "GEOGCRS[\"Pulkovo 1942\",DATUM[\"Pulkovo 1942\",ELLIPSOID[\"Krassowsky 1940\",6378245,298.3,"),
+        (26711, "PROJCRS[\"NAD27 / UTM zone 11N\",BASEGEOGCRS[\"NAD27\""),
+        (23032, "PROJCRS[\"ED50 / UTM zone 32N\",BASEGEOGCRS[\"ED50\""),
+        (31965, "PROJCRS[\"SIRGAS 2000 / UTM zone 11N\""),
+        (31976, "PROJCRS[\"SIRGAS 2000 / UTM zone 22N\""),
+        (31977, "PROJCRS[\"SIRGAS 2000 / UTM zone 17S\""),
+        (31985, "PROJCRS[\"SIRGAS 2000 / UTM zone 25S\""),
+        (28355, "PROJCRS[\"GDA94 / MGA zone 55\",BASEGEOGCRS[\"GDA94\""),
+        (7846, "PROJCRS[\"GDA2020 / MGA zone 46\",BASEGEOGCRS[\"GDA2020\""),
+        (7859, "PROJCRS[\"GDA2020 / MGA zone 59\""),
+    ];
+    for (code, start) in cases {
+        let crs = Crs::from_epsg(code).unwrap();
+        let wkt = crs.wkt2().unwrap();
+        assert!(wkt.starts_with(start), "{code}: {wkt}");
+        assert_eq!(Crs::from_wkt(&wkt).unwrap(), crs, "{code}: {wkt}");
+    }
+    let mga = Crs::from_epsg(28355).unwrap().wkt2().unwrap();
+    assert!(
+        mga.contains("CONVERSION[\"Map Grid of Australia zone 55\""),
+        "{mga}"
+    );
+    assert!(mga.contains("\"False northing\",10000000,"), "{mga}");
+    let sirgas = Crs::from_epsg(31985).unwrap().wkt2().unwrap();
+    assert!(
+        sirgas.contains("\"Longitude of natural origin\",-33,"),
+        "{sirgas}"
+    );
+}
+
+#[test]
+fn cf_attributes_of_every_known_code_read_back_as_the_same_crs() {
+    let mut codes = vec![
+        4326, 4258, 4269, 4171, 4283, 4277, 4267, 4674, 7844, 4167, 4230, 4322, 4314, 4284, 3857,
+        3395, 3413, 3031, 3995, 3976, 6931, 6932, 3035, 3034, 2154, 5070, 27700, 3577, 26711,
+        23032, 31965, 31985, 28355, 7859,
+    ];
+    codes.extend([32601, 32633, 32760]);
+    for code in codes {
+        let crs = Crs::from_epsg(code).unwrap();
+        let attrs = crs.cf_attributes();
+        let back = Crs::from_cf(&attrs).unwrap_or_else(|e| panic!("{code}: {e}"));
+        assert_eq!(back, crs, "{code}: {attrs:?}");
+        let get = |n: &str| attrs.iter().find(|a| a.name == n).map(|a| a.value.clone());
+        if code == 3857 {
+            // No CF grid mapping is Web Mercator: only the WKT says what it is.
+            assert!(get("grid_mapping_name").is_none(), "{attrs:?}");
+        } else {
+            // The CF parameters alone (no WKT) define the same projection.
+            let cf_only: Vec<Attribute> = attrs
+                .iter()
+                .filter(|a| a.name != "crs_wkt")
+                .cloned()
+                .collect();
+            let alone = Crs::from_cf(&cf_only).unwrap();
+            let (x, y) = crs
+                .from_lonlat(crs_probe(code).0, crs_probe(code).1)
+                .unwrap();
+            let (x2, y2) = alone
+                .from_lonlat(crs_probe(code).0, crs_probe(code).1)
+                .unwrap();
+            assert!(
+                close((x, y), (x2, y2), 1e-6),
+                "{code}: {x} {y} vs {x2} {y2}"
+            );
+            assert_eq!(
+                get("grid_mapping_name").and_then(|v| v.as_str().map(String::from)),
+                Some(crs.grid_mapping_name().to_string())
+            );
+        }
+    }
+    let utm = Crs::from_epsg(32633).unwrap().cf_attributes();
+    let text_of = |n: &str| {
+        utm.iter()
+            .find(|a| a.name == n)
+            .and_then(|a| a.value.as_str())
+            .map(String::from)
+    };
+    assert_eq!(
+        text_of("projected_crs_name").as_deref(),
+        Some("WGS 84 / UTM zone 33N")
+    );
+    assert_eq!(text_of("geographic_crs_name").as_deref(), Some("WGS 84"));
+    assert_eq!(
+        text_of("reference_ellipsoid_name").as_deref(),
+        Some("WGS 84")
+    );
+}
+
+/// A point inside the area of use of a known code.
+fn crs_probe(code: u32) -> (f64, f64) {
+    match code {
+        3413 | 3995 | 6931 => (10.0, 75.0),
+        3031 | 3976 | 6932 => (10.0, -75.0),
+        3577 | 28355 => (147.0, -30.0),
+        7859 => (171.0, -40.0),
+        31965 => (-117.0, 10.0),
+        31985 => (-33.0, -10.0),
+        26711 => (-117.0, 40.0),
+        32601 => (-177.0, 10.0),
+        32760 => (177.0, -10.0),
+        5070 => (-96.0, 40.0),
+        _ => (12.0, 50.0),
+    }
+}
+
+#[test]
+fn the_ellipsoids_of_the_table_are_found_by_their_epsg_codes() {
+    assert_eq!(
+        arco_crs::ellipsoid_from_epsg(7004),
+        Some(("Bessel 1841", 6_377_397.155, 299.152_812_8))
+    );
+    assert_eq!(
+        arco_crs::ellipsoid_from_epsg(7019),
+        Some(("GRS 1980", 6_378_137.0, 298.257_222_101))
+    );
+    assert_eq!(arco_crs::ellipsoid_from_epsg(7999), None);
+}
+
+#[test]
 fn an_unknown_epsg_code_is_unsupported_and_says_what_to_do() {
     let e = Crs::from_epsg(4087).unwrap_err();
     let msg = e.to_string();

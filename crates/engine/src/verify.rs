@@ -910,6 +910,11 @@ impl<'a> State<'a> {
         dst_fill: Option<&AttrValue>,
     ) {
         for a in src {
+            // A source that arco made (a virtual dataset, a converted
+            // store) has its own provenance, which the destination's replaces.
+            if a.name == PROVENANCE_ATTRIBUTE {
+                continue;
+            }
             self.attributes_checked += 1;
             let found = dst.iter().find(|d| d.name == a.name).map(|d| &d.value);
             let found = match (found, a.name.as_str()) {

@@ -1,11 +1,12 @@
 //! Georeferencing: the geotransform from ModelPixelScale + ModelTiepoint or
 //! ModelTransformation, and the CRS from the GeoKey directory.
 //!
-//! The CRS is written as GDAL-style WKT1 with its EPSG code where the file
-//! names one that arco knows (common geographic CRSs, the UTM families, Web
-//! Mercator and a few national grids), or from the GeoKeys' own parameters
-//! for user-defined projections. The CF grid-mapping attributes
-//! (`grid_mapping_name`, `semi_major_axis`, ...) are written beside it.
+//! Where the GeoKeys name an EPSG code, arco-crs's table describes it: its
+//! WKT2 (with the EPSG names, axes and `ID`) and its CF grid-mapping
+//! attributes ([`arco_crs::Crs::cf_attributes`]). A user-defined CRS
+//! (code 32767) is written from the GeoKeys' own parameters as GDAL-style
+//! WKT1 with the CF attributes beside it; its datum and ellipsoid codes are
+//! looked up in arco-crs too.
 
 #[cfg(test)]
 use arco_core::AttrValue;
@@ -188,6 +189,13 @@ struct Ellipsoid {
     code: Option<u32>,
 }
 
+impl Ellipsoid {
+    /// The same figure (names and codes aside).
+    fn same_figure(&self, other: &Ellipsoid) -> bool {
+        (self.a - other.a).abs() < 1e-6 && (self.rf - other.rf).abs() < 1e-9
+    }
+}
+
 /// A geographic CRS.
 #[derive(Debug, Clone, PartialEq)]
 struct Geographic {
@@ -207,18 +215,16 @@ struct Projection {
     params: Vec<(&'static str, f64)>,
 }
 
-/// What the GeoKeys describe.
+/// A CRS the GeoKeys define by their own parameters (no EPSG code for the
+/// whole CRS), written as GDAL-style WKT1.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Crs {
+pub(crate) struct UserCrs {
     name: String,
     geographic: Geographic,
     /// `None` for a geographic CRS.
     projection: Option<Projection>,
     /// Linear unit name and metres per unit (projected only).
     unit: (String, f64, Option<u32>),
-    code: Option<u32>,
-    /// Extra proj string GDAL attaches (Web Mercator).
-    proj4_extension: Option<&'static str>,
 }
 
 /// The CRS of a file, as attributes of its `spatial_ref` variable.
@@ -226,6 +232,8 @@ pub(crate) struct Crs {
 pub(crate) struct CrsAttrs {
     pub(crate) attributes: Vec<Attribute>,
     pub(crate) geographic: bool,
+    /// The name of the projected coordinates' unit (`metre` when unknown).
+    pub(crate) linear_unit: Option<String>,
     /// Why parts of the CRS could not be written, if they could not.
     pub(crate) note: Option<String>,
 }
@@ -238,7 +246,9 @@ fn nums(name: &str, v: Vec<f64>) -> Attribute {
 
 impl GeoKeys {
     /// The CRS attributes: CF grid-mapping attributes, `crs_wkt` and
-    /// `spatial_ref` (the same WKT, as GDAL and rioxarray write it).
+    /// `spatial_ref` (the same WKT, as rioxarray writes them). An EPSG code
+    /// is described by arco-crs (WKT2 with the EPSG names and `ID`); a
+    /// user-defined CRS by its GeoKeys (GDAL-style WKT1).
     pub(crate) fn crs_attrs(&self) -> Option<CrsAttrs> {
         let model = self.short(key::MODEL_TYPE);
         let projected_code = self.short(key::PROJECTED_TYPE).filter(|&c| c != 0);
@@ -256,63 +266,66 @@ impl GeoKeys {
                 ..CrsAttrs::default()
             });
         }
-        let crs = if projected {
+        let (code, user) = if projected {
             match projected_code {
-                Some(32767) | None => self.user_projected().map(Ok),
-                Some(code) => Some(epsg_projected(u32::from(code))),
+                Some(32767) | None => (None, self.user_projected()),
+                Some(code) => (Some(code), None),
             }
         } else {
             match geographic_code {
-                Some(32767) | None => self.user_geographic().map(|g| {
-                    Ok(Crs {
-                        name: g.name.clone(),
-                        geographic: g,
-                        projection: None,
-                        unit: ("degree".into(), 0.0174532925199433, Some(9122)),
-                        code: None,
-                        proj4_extension: None,
-                    })
-                }),
-                Some(code) => Some(
-                    epsg_geographic(u32::from(code))
-                        .map(|g| Crs {
-                            name: g.name.clone(),
-                            code: g.code,
-                            geographic: g,
-                            projection: None,
-                            unit: ("degree".into(), 0.0174532925199433, Some(9122)),
-                            proj4_extension: None,
-                        })
-                        .ok_or(u32::from(code)),
-                ),
+                Some(32767) | None => (None, self.user_geographic().map(UserCrs::geographic)),
+                Some(code) => (Some(code), None),
             }
         };
-        match crs {
-            Some(Ok(crs)) => Some(crs.attrs()),
-            Some(Err(code)) => {
-                // The EPSG code is known but not its definition: GDAL, rioxarray and
-                // pyproj all accept "EPSG:n" where they expect a CRS.
-                let citation = self
-                    .text(key::PCS_CITATION)
-                    .or(self.text(key::CITATION))
-                    .or(self.text(key::GEOG_CITATION));
-                let mut attributes = vec![text("spatial_ref", format!("EPSG:{code}"))];
-                if let Some(c) = citation {
-                    attributes.push(text("crs_name", c));
-                }
-                Some(CrsAttrs {
-                    attributes,
-                    geographic: !projected,
-                    note: Some(format!(
-                        "EPSG:{code} is not in arco's CRS table, so no WKT was written; \
-                         spatial_ref holds the code"
-                    )),
-                })
-            }
-            None => Some(CrsAttrs {
+        if let Some(code) = code {
+            return Some(self.epsg_attrs(u32::from(code), projected));
+        }
+        Some(match user {
+            Some(crs) => crs.attrs(),
+            None => CrsAttrs {
                 note: Some("the GeoKeys do not describe a CRS arco can write".into()),
                 ..CrsAttrs::default()
-            }),
+            },
+        })
+    }
+
+    /// The attributes of an EPSG code from arco-crs; for a code it does not
+    /// know, `spatial_ref = "EPSG:n"` (GDAL, rioxarray and pyproj all accept
+    /// it where they expect a CRS) and a note.
+    fn epsg_attrs(&self, code: u32, projected: bool) -> CrsAttrs {
+        if let Ok(crs) = arco_crs::Crs::from_epsg(code) {
+            let mut attributes = crs.cf_attributes();
+            let wkt = attributes
+                .iter()
+                .find(|a| a.name == "crs_wkt")
+                .and_then(|a| a.value.as_str())
+                .map(str::to_string);
+            if let Some(w) = wkt {
+                attributes.push(text("spatial_ref", w));
+                return CrsAttrs {
+                    attributes,
+                    geographic: crs.is_geographic(),
+                    linear_unit: (!crs.is_geographic()).then(|| "metre".into()),
+                    note: None,
+                };
+            }
+        }
+        let citation = self
+            .text(key::PCS_CITATION)
+            .or(self.text(key::CITATION))
+            .or(self.text(key::GEOG_CITATION));
+        let mut attributes = vec![text("spatial_ref", format!("EPSG:{code}"))];
+        if let Some(c) = citation {
+            attributes.push(text("crs_name", c));
+        }
+        CrsAttrs {
+            attributes,
+            geographic: !projected,
+            linear_unit: None,
+            note: Some(format!(
+                "EPSG:{code} is not in arco's CRS table, so no WKT was written; \
+                 spatial_ref holds the code"
+            )),
         }
     }
 
@@ -322,7 +335,7 @@ impl GeoKeys {
             .short(key::GEOGRAPHIC_TYPE)
             .filter(|&c| c != 0 && c != 32767)
         {
-            return epsg_geographic(u32::from(code));
+            return geographic_from_epsg(u32::from(code));
         }
         let datum_code = self
             .short(key::GEOG_DATUM)
@@ -369,7 +382,7 @@ impl GeoKeys {
             return None;
         }
         match from_datum {
-            Some(mut g) if g.ellipsoid == ellipsoid => {
+            Some(mut g) if g.ellipsoid.same_figure(&ellipsoid) => {
                 g.code = None;
                 if let Some(c) = citation {
                     g.name = c;
@@ -377,9 +390,9 @@ impl GeoKeys {
                 g.prime_meridian = pm;
                 Some(g)
             }
-            _ => Some(Geographic {
+            other => Some(Geographic {
                 name: citation.unwrap_or_else(|| "unknown".into()),
-                datum: datum_name_for(datum_code).unwrap_or("unknown").into(),
+                datum: other.map_or_else(|| "unknown".into(), |g| g.datum),
                 datum_code,
                 ellipsoid,
                 prime_meridian: pm,
@@ -389,7 +402,7 @@ impl GeoKeys {
     }
 
     /// A user-defined projected CRS from the projection GeoKeys.
-    fn user_projected(&self) -> Option<Crs> {
+    fn user_projected(&self) -> Option<UserCrs> {
         let geographic = self.user_geographic()?;
         let d = |k: u16| self.double(k).unwrap_or(0.0);
         let first = |a: u16, b: u16| self.double(a).or(self.double(b)).unwrap_or(0.0);
@@ -551,13 +564,11 @@ impl GeoKeys {
             .or(self.text(key::CITATION))
             .map(clean_citation)
             .unwrap_or_else(|| "unnamed".into());
-        Some(Crs {
+        Some(UserCrs {
             name,
             geographic,
             projection: Some(projection),
             unit,
-            code: None,
-            proj4_extension: None,
         })
     }
 }
@@ -572,7 +583,17 @@ fn clean_citation(s: &str) -> String {
     s.trim().to_string()
 }
 
-impl Crs {
+impl UserCrs {
+    /// A geographic CRS in degrees.
+    fn geographic(g: Geographic) -> UserCrs {
+        UserCrs {
+            name: g.name.clone(),
+            geographic: g,
+            projection: None,
+            unit: ("degree".into(), 0.0174532925199433, Some(9122)),
+        }
+    }
+
     fn attrs(&self) -> CrsAttrs {
         let wkt = self.wkt();
         let g = &self.geographic;
@@ -603,6 +624,7 @@ impl Crs {
         CrsAttrs {
             attributes: a,
             geographic: self.projection.is_none(),
+            linear_unit: self.projection.is_some().then(|| self.unit.0.clone()),
             note: None,
         }
     }
@@ -646,19 +668,14 @@ impl Crs {
             .iter()
             .map(|(n, v)| format!(",PARAMETER[\"{n}\",{}]", fmt(*v)))
             .collect();
-        let ext = match self.proj4_extension {
-            Some(e) => format!(",EXTENSION[\"PROJ4\",\"{e}\"]"),
-            None => String::new(),
-        };
         format!(
             "PROJCS[\"{}\",{geogcs},PROJECTION[\"{}\"]{params},UNIT[\"{}\",{}{}],\
-             AXIS[\"Easting\",EAST],AXIS[\"Northing\",NORTH]{ext}{}]",
+             AXIS[\"Easting\",EAST],AXIS[\"Northing\",NORTH]]",
             self.name,
             p.method,
             self.unit.0,
             fmt(self.unit.1),
             auth(self.unit.2),
-            auth(self.code)
         )
     }
 }
@@ -814,335 +831,52 @@ fn fmt(v: f64) -> String {
     }
 }
 
-fn grs80() -> Ellipsoid {
-    Ellipsoid {
-        name: "GRS 1980".into(),
-        a: 6378137.0,
-        rf: 298.257222101,
-        code: Some(7019),
-    }
-}
-
-fn wgs84_ellipsoid() -> Ellipsoid {
-    Ellipsoid {
-        name: "WGS 84".into(),
-        a: 6378137.0,
-        rf: 298.257223563,
-        code: Some(7030),
-    }
-}
-
-/// Ellipsoids by EPSG code.
+/// An ellipsoid by its EPSG code, from arco-crs.
 fn ellipsoid(code: u32) -> Option<Ellipsoid> {
-    let e = |name: &str, a: f64, rf: f64| Ellipsoid {
+    let (name, a, rf) = arco_crs::ellipsoid_from_epsg(code)?;
+    Some(Ellipsoid {
         name: name.into(),
         a,
         rf,
         code: Some(code),
-    };
-    Some(match code {
-        7030 => wgs84_ellipsoid(),
-        7019 => grs80(),
-        7008 => e("Clarke 1866", 6378206.4, 294.978698213898),
-        7022 => e("International 1924", 6378388.0, 297.0),
-        7001 => e("Airy 1830", 6377563.396, 299.3249646),
-        7004 => e("Bessel 1841", 6377397.155, 299.1528128),
-        7043 => e("WGS 72", 6378135.0, 298.26),
-        7024 => e("Krassowsky 1940", 6378245.0, 298.3),
-        _ => return None,
     })
 }
 
-/// Geographic CRSs by EPSG code: (code, name, datum, datum code, ellipsoid code).
-const GEOGRAPHIC: &[(u32, &str, &str, u32, u32)] = &[
-    (4326, "WGS 84", "WGS_1984", 6326, 7030),
-    (4269, "NAD83", "North_American_Datum_1983", 6269, 7019),
-    (4267, "NAD27", "North_American_Datum_1927", 6267, 7008),
-    (
-        4258,
-        "ETRS89",
-        "European_Terrestrial_Reference_System_1989",
-        6258,
-        7019,
-    ),
-    (
-        4674,
-        "SIRGAS 2000",
-        "Sistema_de_Referencia_Geocentrico_para_las_AmericaS_2000",
-        6674,
-        7019,
-    ),
-    (
-        4283,
-        "GDA94",
-        "Geocentric_Datum_of_Australia_1994",
-        6283,
-        7019,
-    ),
-    (
-        7844,
-        "GDA2020",
-        "Geocentric_Datum_of_Australia_2020",
-        1168,
-        7019,
-    ),
-    (
-        4167,
-        "NZGD2000",
-        "New_Zealand_Geodetic_Datum_2000",
-        6167,
-        7019,
-    ),
-    (
-        4171,
-        "RGF93 v1",
-        "Reseau_Geodesique_Francais_1993",
-        6171,
-        7019,
-    ),
-    (4230, "ED50", "European_Datum_1950", 6230, 7022),
-    (4322, "WGS 72", "WGS_1972", 6322, 7043),
-    (
-        4277,
-        "OSGB36",
-        "Ordnance_Survey_of_Great_Britain_1936",
-        6277,
-        7001,
-    ),
-    (4314, "DHDN", "Deutsches_Hauptdreiecksnetz", 6314, 7004),
-    (4284, "Pulkovo 1942", "Pulkovo_1942", 6284, 7024),
-];
-
-fn epsg_geographic(code: u32) -> Option<Geographic> {
-    let &(c, name, datum, datum_code, ell) = GEOGRAPHIC.iter().find(|g| g.0 == code)?;
+/// A geographic CRS by its EPSG code, from arco-crs, with the names its CF
+/// attributes carry (the datum as GDAL's WKT1 spells it, `_` for spaces).
+fn geographic_from_epsg(code: u32) -> Option<Geographic> {
+    let crs = arco_crs::Crs::from_epsg(code)
+        .ok()
+        .filter(arco_crs::Crs::is_geographic)?;
+    let attrs = crs.cf_attributes();
+    let get = |n: &str| attrs.iter().find(|a| a.name == n).map(|a| &a.value);
+    let name = |n: &str| get(n).and_then(|v| v.as_str()).map(str::to_string);
+    let number = |n: &str| get(n).and_then(|v| v.as_f64());
+    let ellipsoid_name = name("reference_ellipsoid_name")?;
     Some(Geographic {
-        name: name.into(),
-        datum: datum.into(),
-        datum_code: Some(datum_code),
-        ellipsoid: ellipsoid(ell)?,
+        name: name("geographic_crs_name")?,
+        datum: name("horizontal_datum_name")?.replace(' ', "_"),
+        // EPSG numbers the datum of geographic CRS 4xxx as 6xxx.
+        datum_code: (4000..5000).contains(&code).then_some(code + 2000),
+        ellipsoid: Ellipsoid {
+            name: ellipsoid_name,
+            code: None,
+            a: number("semi_major_axis")?,
+            rf: number("inverse_flattening")?,
+        },
         prime_meridian: 0.0,
-        code: Some(c),
+        code: Some(code),
     })
 }
 
-/// The geographic CRS of a datum code, for user-defined CRSs that name only the datum.
+/// The geographic CRS of a datum code, for user-defined CRSs that name only
+/// the datum: EPSG numbers the datum of geographic CRS 4xxx as 6xxx.
 fn geographic_for_datum(datum: u32) -> Option<Geographic> {
-    let &(code, ..) = GEOGRAPHIC.iter().find(|g| g.3 == datum)?;
-    epsg_geographic(code)
-}
-
-fn datum_name_for(datum: Option<u32>) -> Option<&'static str> {
-    let d = datum?;
-    GEOGRAPHIC.iter().find(|g| g.3 == d).map(|g| g.2)
-}
-
-fn tm(lat0: f64, lon0: f64, k: f64, fe: f64, fnorth: f64) -> Projection {
-    Projection {
-        method: "Transverse_Mercator",
-        params: vec![
-            ("latitude_of_origin", lat0),
-            ("central_meridian", lon0),
-            ("scale_factor", k),
-            ("false_easting", fe),
-            ("false_northing", fnorth),
-        ],
+    if (6000..7000).contains(&datum) {
+        geographic_from_epsg(datum - 2000)
+    } else {
+        None
     }
-}
-
-fn utm(zone: u32, south: bool) -> Projection {
-    tm(
-        0.0,
-        f64::from(zone) * 6.0 - 183.0,
-        0.9996,
-        500000.0,
-        if south { 10000000.0 } else { 0.0 },
-    )
-}
-
-fn metre() -> (String, f64, Option<u32>) {
-    ("metre".into(), 1.0, Some(9001))
-}
-
-/// Projected CRSs by EPSG code: the UTM families and a few common grids.
-fn epsg_projected(code: u32) -> std::result::Result<Crs, u32> {
-    let make = |name: String, geog: u32, projection: Projection| {
-        epsg_geographic(geog).map(|g| Crs {
-            name,
-            geographic: g,
-            projection: Some(projection),
-            unit: metre(),
-            code: Some(code),
-            proj4_extension: None,
-        })
-    };
-    let utm_family = |base: u32, first: u32, last: u32, geog: u32, prefix: &str, south: bool| {
-        (base + first..=base + last).contains(&code).then(|| {
-            let zone = code - base;
-            make(
-                format!(
-                    "{prefix} / UTM zone {zone}{}",
-                    if south { "S" } else { "N" }
-                ),
-                geog,
-                utm(zone, south),
-            )
-        })
-    };
-    let crs = None
-        .or_else(|| utm_family(32600, 1, 60, 4326, "WGS 84", false))
-        .or_else(|| utm_family(32700, 1, 60, 4326, "WGS 84", true))
-        .or_else(|| utm_family(26900, 1, 23, 4269, "NAD83", false))
-        .or_else(|| utm_family(26700, 1, 22, 4267, "NAD27", false))
-        .or_else(|| utm_family(25800, 28, 38, 4258, "ETRS89", false))
-        .or_else(|| utm_family(23000, 28, 38, 4230, "ED50", false))
-        .or_else(|| {
-            // SIRGAS 2000: 31965..31976 are zones 11N..22N, 31977..31985 zones 17S..25S.
-            match code {
-                31965..=31976 => {
-                    let zone = code - 31965 + 11;
-                    Some(make(
-                        format!("SIRGAS 2000 / UTM zone {zone}N"),
-                        4674,
-                        utm(zone, false),
-                    ))
-                }
-                31977..=31985 => {
-                    let zone = code - 31977 + 17;
-                    Some(make(
-                        format!("SIRGAS 2000 / UTM zone {zone}S"),
-                        4674,
-                        utm(zone, true),
-                    ))
-                }
-                _ => None,
-            }
-        })
-        .or_else(|| {
-            (28348..=28358).contains(&code).then(|| {
-                let zone = code - 28300;
-                make(format!("GDA94 / MGA zone {zone}"), 4283, utm(zone, true))
-            })
-        })
-        .or_else(|| {
-            (7846..=7859).contains(&code).then(|| {
-                let zone = code - 7800;
-                make(format!("GDA2020 / MGA zone {zone}"), 7844, utm(zone, true))
-            })
-        });
-    if let Some(c) = crs {
-        return c.ok_or(code);
-    }
-    let named = match code {
-        3857 => make(
-            "WGS 84 / Pseudo-Mercator".into(),
-            4326,
-            Projection {
-                method: "Mercator_1SP",
-                params: vec![
-                    ("central_meridian", 0.0),
-                    ("scale_factor", 1.0),
-                    ("false_easting", 0.0),
-                    ("false_northing", 0.0),
-                ],
-            },
-        )
-        .map(|mut c| {
-            c.proj4_extension = Some(
-                "+proj=merc +a=6378137 +b=6378137 +lat_ts=0 +lon_0=0 +x_0=0 +y_0=0 +k=1 \
-                 +units=m +nadgrids=@null +wktext +no_defs",
-            );
-            c
-        }),
-        3395 => make(
-            "WGS 84 / World Mercator".into(),
-            4326,
-            Projection {
-                method: "Mercator_1SP",
-                params: vec![
-                    ("central_meridian", 0.0),
-                    ("scale_factor", 1.0),
-                    ("false_easting", 0.0),
-                    ("false_northing", 0.0),
-                ],
-            },
-        ),
-        3035 => make(
-            "ETRS89-extended / LAEA Europe".into(),
-            4258,
-            Projection {
-                method: "Lambert_Azimuthal_Equal_Area",
-                params: vec![
-                    ("latitude_of_center", 52.0),
-                    ("longitude_of_center", 10.0),
-                    ("false_easting", 4321000.0),
-                    ("false_northing", 3210000.0),
-                ],
-            },
-        ),
-        5070 => make(
-            "NAD83 / Conus Albers".into(),
-            4269,
-            Projection {
-                method: "Albers_Conic_Equal_Area",
-                params: vec![
-                    ("latitude_of_center", 23.0),
-                    ("longitude_of_center", -96.0),
-                    ("standard_parallel_1", 29.5),
-                    ("standard_parallel_2", 45.5),
-                    ("false_easting", 0.0),
-                    ("false_northing", 0.0),
-                ],
-            },
-        ),
-        2154 => make(
-            "RGF93 v1 / Lambert-93".into(),
-            4171,
-            Projection {
-                method: "Lambert_Conformal_Conic_2SP",
-                params: vec![
-                    ("latitude_of_origin", 46.5),
-                    ("central_meridian", 3.0),
-                    ("standard_parallel_1", 49.0),
-                    ("standard_parallel_2", 44.0),
-                    ("false_easting", 700000.0),
-                    ("false_northing", 6600000.0),
-                ],
-            },
-        ),
-        27700 => make(
-            "OSGB36 / British National Grid".into(),
-            4277,
-            tm(49.0, -2.0, 0.9996012717, 400000.0, -100000.0),
-        ),
-        3031 => make(
-            "WGS 84 / Antarctic Polar Stereographic".into(),
-            4326,
-            Projection {
-                method: "Polar_Stereographic",
-                params: vec![
-                    ("latitude_of_origin", -71.0),
-                    ("central_meridian", 0.0),
-                    ("false_easting", 0.0),
-                    ("false_northing", 0.0),
-                ],
-            },
-        ),
-        3413 => make(
-            "WGS 84 / NSIDC Sea Ice Polar Stereographic North".into(),
-            4326,
-            Projection {
-                method: "Polar_Stereographic",
-                params: vec![
-                    ("latitude_of_origin", 70.0),
-                    ("central_meridian", -45.0),
-                    ("false_easting", 0.0),
-                    ("false_northing", 0.0),
-                ],
-            },
-        ),
-        _ => return Err(code),
-    };
-    named.ok_or(code)
 }
 
 #[cfg(test)]
@@ -1165,9 +899,16 @@ mod tests {
         ]);
         let a = k.crs_attrs().unwrap();
         let wkt = attr(&a, "crs_wkt").as_str().unwrap();
-        assert!(wkt.starts_with("PROJCS[\"WGS 84 / UTM zone 33N\""), "{wkt}");
-        assert!(wkt.contains("PARAMETER[\"central_meridian\",15]"), "{wkt}");
-        assert!(wkt.ends_with("AUTHORITY[\"EPSG\",\"32633\"]]"), "{wkt}");
+        assert!(
+            wkt.starts_with("PROJCRS[\"WGS 84 / UTM zone 33N\""),
+            "{wkt}"
+        );
+        assert!(
+            wkt.contains("PARAMETER[\"Longitude of natural origin\",15,"),
+            "{wkt}"
+        );
+        assert!(wkt.ends_with("ID[\"EPSG\",32633]]"), "{wkt}");
+        assert_eq!(attr(&a, "spatial_ref").as_str(), Some(wkt));
         assert_eq!(
             attr(&a, "grid_mapping_name").as_str(),
             Some("transverse_mercator")
@@ -1185,11 +926,15 @@ mod tests {
         let a = k.crs_attrs().unwrap();
         let wkt = attr(&a, "crs_wkt").as_str().unwrap();
         assert!(wkt.contains("SIRGAS 2000 / UTM zone 25S"), "{wkt}");
-        assert!(wkt.contains("PARAMETER[\"central_meridian\",-33]"), "{wkt}");
         assert!(
-            wkt.contains("PARAMETER[\"false_northing\",10000000]"),
+            wkt.contains("PARAMETER[\"Longitude of natural origin\",-33,"),
             "{wkt}"
         );
+        assert!(
+            wkt.contains("PARAMETER[\"False northing\",10000000,"),
+            "{wkt}"
+        );
+        assert_eq!(attr(&a, "false_northing").as_f64(), Some(10000000.0));
     }
 
     #[test]
@@ -1217,16 +962,99 @@ mod tests {
         let a = k.crs_attrs().unwrap();
         let wkt = attr(&a, "crs_wkt").as_str().unwrap();
         assert!(
-            wkt.starts_with("GEOGCS[\"NAD83\",DATUM[\"North_American_Datum_1983\""),
+            wkt.starts_with("GEOGCRS[\"NAD83\",DATUM[\"North American Datum 1983\""),
             "{wkt}"
         );
-        assert!(wkt.contains("AXIS[\"Latitude\",NORTH]"), "{wkt}");
+        assert!(
+            wkt.contains("AXIS[\"geodetic latitude (Lat)\",north,ORDER[1]"),
+            "{wkt}"
+        );
         assert_eq!(
             attr(&a, "grid_mapping_name").as_str(),
             Some("latitude_longitude")
         );
         assert_eq!(attr(&a, "inverse_flattening").as_f64(), Some(298.257222101));
         assert!(a.geographic);
+    }
+
+    #[test]
+    fn web_mercator_has_only_its_wkt_as_cf_cannot_describe_it() {
+        let k = keys(&[
+            (key::MODEL_TYPE, KeyValue::Short(1)),
+            (key::PROJECTED_TYPE, KeyValue::Short(3857)),
+        ]);
+        let a = k.crs_attrs().unwrap();
+        let wkt = attr(&a, "crs_wkt").as_str().unwrap();
+        assert!(
+            wkt.starts_with("PROJCRS[\"WGS 84 / Pseudo-Mercator\""),
+            "{wkt}"
+        );
+        assert!(wkt.ends_with("ID[\"EPSG\",3857]]"), "{wkt}");
+        assert!(a.attributes.iter().all(|x| x.name != "grid_mapping_name"));
+        assert_eq!(a.linear_unit.as_deref(), Some("metre"));
+    }
+
+    #[test]
+    fn a_user_defined_projection_on_an_epsg_datum_is_gdal_wkt1() {
+        let k = keys(&[
+            (key::MODEL_TYPE, KeyValue::Short(1)),
+            (key::PROJECTED_TYPE, KeyValue::Short(32767)),
+            (key::GEOG_DATUM, KeyValue::Short(6269)),
+            (key::PROJ_COORD_TRANS, KeyValue::Short(8)),
+            (key::STD_PARALLEL_1, KeyValue::Doubles(vec![33.0])),
+            (key::STD_PARALLEL_2, KeyValue::Doubles(vec![45.0])),
+            (key::FALSE_ORIGIN_LAT, KeyValue::Doubles(vec![39.0])),
+            (key::FALSE_ORIGIN_LONG, KeyValue::Doubles(vec![-96.0])),
+            (key::PROJ_LINEAR_UNITS, KeyValue::Short(9002)),
+        ]);
+        let a = k.crs_attrs().unwrap();
+        let wkt = attr(&a, "crs_wkt").as_str().unwrap();
+        assert!(
+            wkt.contains(
+                "GEOGCS[\"NAD83\",DATUM[\"North_American_Datum_1983\",\
+                 SPHEROID[\"GRS 1980\",6378137,298.257222101]"
+            ),
+            "{wkt}"
+        );
+        assert!(
+            wkt.contains("PROJECTION[\"Lambert_Conformal_Conic_2SP\"]"),
+            "{wkt}"
+        );
+        assert!(wkt.contains("UNIT[\"foot\",0.3048,"), "{wkt}");
+        assert_eq!(a.linear_unit.as_deref(), Some("foot"));
+        assert_eq!(
+            attr(&a, "grid_mapping_name").as_str(),
+            Some("lambert_conformal_conic")
+        );
+        assert_eq!(
+            attr(&a, "horizontal_datum_name").as_str(),
+            Some("North_American_Datum_1983")
+        );
+    }
+
+    #[test]
+    fn a_user_defined_geographic_crs_takes_its_ellipsoid_from_the_epsg_code() {
+        let k = keys(&[
+            (key::MODEL_TYPE, KeyValue::Short(2)),
+            (key::GEOGRAPHIC_TYPE, KeyValue::Short(32767)),
+            (key::GEOG_DATUM, KeyValue::Short(32767)),
+            (key::GEOG_ELLIPSOID, KeyValue::Short(7004)),
+            (
+                key::GEOG_CITATION,
+                KeyValue::Ascii("GCS Name = my datum|".into()),
+            ),
+        ]);
+        let a = k.crs_attrs().unwrap();
+        let wkt = attr(&a, "crs_wkt").as_str().unwrap();
+        assert!(
+            wkt.starts_with(
+                "GEOGCS[\"my datum\",DATUM[\"unknown\",\
+                 SPHEROID[\"Bessel 1841\",6377397.155,299.1528128,AUTHORITY[\"EPSG\",\"7004\"]]"
+            ),
+            "{wkt}"
+        );
+        assert!(a.geographic);
+        assert_eq!(attr(&a, "semi_major_axis").as_f64(), Some(6377397.155));
     }
 
     #[test]

@@ -635,13 +635,7 @@ fn raster_group(
     if t[2] == 0.0 && t[4] == 0.0 {
         let units = ctx
             .crs
-            .and_then(|c| {
-                c.attributes
-                    .iter()
-                    .find(|a| a.name == "crs_wkt")
-                    .and_then(|a| a.value.as_str())
-                    .map(linear_unit)
-            })
+            .and_then(|c| c.linear_unit.clone())
             .unwrap_or_else(|| "metre".to_string());
         let (xa, ya) = if !georeferenced {
             (vec![text("axis", "X")], vec![text("axis", "Y")])
@@ -762,20 +756,6 @@ fn raster_group(
     }
     g.variables.push(data);
     g
-}
-
-/// The linear unit name of a projected WKT (`metre` when not found).
-fn linear_unit(wkt: &str) -> String {
-    // The last UNIT[...] of a PROJCS is its linear unit.
-    if !wkt.starts_with("PROJCS") {
-        return "metre".into();
-    }
-    wkt.rfind("UNIT[\"")
-        .and_then(|at| {
-            let rest = &wkt[at + 6..];
-            rest.find('"').map(|end| rest[..end].to_string())
-        })
-        .unwrap_or_else(|| "metre".into())
 }
 
 fn dim(name: &str, size: u64) -> Dimension {

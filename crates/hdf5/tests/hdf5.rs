@@ -4,7 +4,7 @@
 
 use arco_core::{AttrValue, CodecSpec, DType, DimSlice, Endian, Selection, StorageLayout, Values};
 use arco_hdf5::{Error, H5File};
-use arco_storage::{ByteSource, DynSource, LocalFile};
+use arco_storage::{ByteSource, DynSource, LocalFile, MemSource};
 use bytes::Bytes;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -26,37 +26,8 @@ fn open(rel: &str) -> H5File {
 }
 
 /// Bytes held in memory.
-#[derive(Debug)]
-struct Memory {
-    name: String,
-    bytes: Bytes,
-}
-
-impl ByteSource for Memory {
-    fn location(&self) -> &str {
-        &self.name
-    }
-    fn len(&self) -> u64 {
-        self.bytes.len() as u64
-    }
-    fn read_range(&self, r: Range<u64>) -> arco_storage::Result<Bytes> {
-        if r.end > self.len() || r.start > r.end {
-            return Err(arco_storage::Error::OutOfRange {
-                location: self.name.clone(),
-                start: r.start,
-                end: r.end,
-                size: self.len(),
-            });
-        }
-        Ok(self.bytes.slice(r.start as usize..r.end as usize))
-    }
-}
-
 fn memory(name: &str, bytes: Vec<u8>) -> DynSource {
-    Arc::new(Memory {
-        name: name.into(),
-        bytes: Bytes::from(bytes),
-    })
+    Arc::new(MemSource::new(name, bytes))
 }
 
 /// Counts the bytes and requests that pass through to the inner source.

@@ -1,10 +1,17 @@
 //! Every call into the `icechunk` crate (pinned to `=2.3.1`, whose API
 //! changes between minor versions) lives here, behind plain types.
 
-use crate::{Container, ContainerStore, RepoContents, SpecVersion, StoredChunk, StoredNode};
+mod reader;
+
+pub(crate) use reader::{open_reader, root_attributes};
+
+use crate::{
+    Container, ContainerStore, Place, RepoContents, S3Conf, SpecVersion, StoredChunk, StoredNode,
+    Version,
+};
 use bytes::Bytes;
 use futures::TryStreamExt;
-use icechunk::config::Credentials;
+use icechunk::config::{Credentials, S3Credentials, S3Options, S3StaticCredentials};
 use icechunk::format::format_constants::SpecVersionBin;
 use icechunk::format::manifest::{
     Checksum, ChunkPayload, SecondsSinceEpoch, VirtualChunkLocation, VirtualChunkRef,
@@ -14,9 +21,9 @@ use icechunk::format::{ByteRange, ChunkIndices, Path as IcePath};
 use icechunk::repository::VersionInfo;
 use icechunk::session::Session;
 use icechunk::virtual_chunks::VirtualChunkContainer;
-use icechunk::{ObjectStoreConfig, Repository, RepositoryConfig, Store};
+use icechunk::{ObjectStoreConfig, Repository, RepositoryConfig, Storage, Store};
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 /// One chunk to record.
@@ -48,6 +55,15 @@ pub(crate) struct Plan {
 /// An icechunk failure, as text (icechunk's error types stay in here).
 pub(crate) type AdapterResult<T> = Result<T, String>;
 
+/// An icechunk error message without the span trace its errors append
+/// (`\n\ncontext:\n…`).
+pub(crate) fn tidy(message: String) -> String {
+    match message.find("\n\ncontext:") {
+        Some(i) => message[..i].trim_end().to_string(),
+        None => message,
+    }
+}
+
 fn bin(v: SpecVersion) -> SpecVersionBin {
     match v {
         SpecVersion::V1 => SpecVersionBin::V1,
@@ -66,7 +82,10 @@ fn container(c: &Container) -> AdapterResult<(VirtualChunkContainer, Option<Cred
             ObjectStoreConfig::LocalFileSystem(PathBuf::new()),
             Some(Credentials::LocalFileSystemAccess),
         ),
-        ContainerStore::S3 => (ObjectStoreConfig::S3(Default::default()), None),
+        ContainerStore::S3(conf) => (
+            ObjectStoreConfig::S3(conf.as_ref().map(s3_options).unwrap_or_default()),
+            None,
+        ),
         ContainerStore::Http => (
             ObjectStoreConfig::Http(Default::default()),
             Some(Credentials::HttpAccess),
@@ -77,9 +96,66 @@ fn container(c: &Container) -> AdapterResult<(VirtualChunkContainer, Option<Cred
     Ok((vcc, credentials))
 }
 
+/// icechunk's S3 options (no credentials: those are given when reading).
+fn s3_options(conf: &S3Conf) -> S3Options {
+    let mut o = S3Options::default();
+    o.region = Some(conf.region.clone());
+    o.endpoint_url = conf.endpoint.clone();
+    o.anonymous = conf.anonymous;
+    o.allow_http = conf.allow_http;
+    o.force_path_style = conf.force_path_style;
+    o
+}
+
+fn s3_credentials(conf: &S3Conf) -> S3Credentials {
+    match &conf.key {
+        _ if conf.anonymous => S3Credentials::Anonymous,
+        Some((id, secret, token)) => S3Credentials::Static(S3StaticCredentials {
+            access_key_id: id.clone(),
+            secret_access_key: secret.clone(),
+            session_token: token.clone(),
+            expires_after: None,
+        }),
+        None => S3Credentials::FromEnv,
+    }
+}
+
+/// The storage of a repository.
+async fn storage(place: &Place) -> AdapterResult<Arc<dyn Storage + Send + Sync>> {
+    match place {
+        Place::Local(dir) => icechunk::new_local_filesystem_storage(dir)
+            .await
+            .map_err(|e| format!("cannot open local storage: {e}")),
+        Place::S3 {
+            bucket,
+            prefix,
+            conf,
+        } => icechunk::new_s3_object_store_storage(
+            s3_options(conf),
+            bucket.clone(),
+            (!prefix.is_empty()).then(|| prefix.clone()),
+            Some(s3_credentials(conf)),
+            Vec::new(),
+            Vec::new(),
+        )
+        .await
+        .map_err(|e| format!("cannot open S3 storage: {e}")),
+    }
+}
+
+/// True when a repository is at `place`.
+pub(crate) fn exists(place: &Place) -> AdapterResult<bool> {
+    block_on(async {
+        let storage = storage(place).await?;
+        Repository::exists(storage, None)
+            .await
+            .map_err(|e| format!("cannot tell whether a repository is there: {e}"))
+    })
+}
+
 /// Run `f` on a current-thread runtime of its own thread, so the caller may
 /// or may not be inside a runtime already.
-fn block_on<T: Send>(
+pub(crate) fn block_on<T: Send>(
     f: impl std::future::Future<Output = AdapterResult<T>> + Send,
 ) -> AdapterResult<T> {
     std::thread::scope(|s| {
@@ -95,16 +171,14 @@ fn block_on<T: Send>(
     })
 }
 
-/// Create a repository at `dir` (an empty or absent directory) and commit
-/// `plan` on `main`; the snapshot id.
-pub(crate) fn write(dir: &Path, plan: Plan) -> AdapterResult<String> {
-    block_on(write_async(dir, plan))
+/// Create a repository at `place` (an empty or absent directory, or an
+/// empty S3 prefix) and commit `plan` on `main`; the snapshot id.
+pub(crate) fn write(place: &Place, plan: Plan) -> AdapterResult<String> {
+    block_on(write_async(place, plan))
 }
 
-async fn write_async(dir: &Path, plan: Plan) -> AdapterResult<String> {
-    let storage = icechunk::new_local_filesystem_storage(dir)
-        .await
-        .map_err(|e| format!("cannot open local storage: {e}"))?;
+async fn write_async(place: &Place, plan: Plan) -> AdapterResult<String> {
+    let storage = storage(place).await?;
     let mut containers = HashMap::new();
     let mut credentials = HashMap::new();
     for c in &plan.containers {
@@ -184,15 +258,15 @@ async fn commit(session: &mut Session, message: &str) -> AdapterResult<String> {
     Ok(id.to_string())
 }
 
-/// Everything in the tip of `main` of the repository at `dir`.
-pub(crate) fn read(dir: &Path) -> AdapterResult<RepoContents> {
-    block_on(read_async(dir))
+/// Everything in the tip of `main` of the repository at `place`.
+pub(crate) fn read(place: &Place, s3: &S3Conf) -> AdapterResult<RepoContents> {
+    block_on(read_async(place, s3))
 }
 
-async fn open(dir: &Path) -> AdapterResult<Repository> {
-    let storage = icechunk::new_local_filesystem_storage(dir)
-        .await
-        .map_err(|e| format!("cannot open local storage: {e}"))?;
+/// Open the repository at `place`, authorizing every configured virtual
+/// chunk container (S3 ones with the credentials of `s3`).
+async fn open(place: &Place, s3: &S3Conf) -> AdapterResult<Repository> {
+    let storage = storage(place).await?;
     // Read the configured containers first, then reopen authorizing them all.
     let repo = Repository::open(Arc::clone(&storage))
         .execute()
@@ -204,6 +278,9 @@ async fn open(dir: &Path) -> AdapterResult<Repository> {
         let cred = match vcc.store {
             ObjectStoreConfig::LocalFileSystem(_) => Some(Credentials::LocalFileSystemAccess),
             ObjectStoreConfig::Http(_) => Some(Credentials::HttpAccess),
+            ObjectStoreConfig::S3(_)
+            | ObjectStoreConfig::S3Compatible(_)
+            | ObjectStoreConfig::Tigris(_) => Some(Credentials::S3(s3_credentials(s3))),
             _ => None,
         };
         credentials.insert(prefix, cred);
@@ -215,8 +292,20 @@ async fn open(dir: &Path) -> AdapterResult<Repository> {
         .map_err(|e| format!("cannot open the repository: {e}"))
 }
 
-async fn read_async(dir: &Path) -> AdapterResult<RepoContents> {
-    let repo = open(dir).await?;
+/// The snapshot `version` names.
+fn version_info(version: &Version) -> AdapterResult<VersionInfo> {
+    Ok(match version {
+        Version::Branch(b) => VersionInfo::BranchTipRef(b.clone()),
+        Version::Tag(t) => VersionInfo::TagRef(t.clone()),
+        Version::Snapshot(id) => VersionInfo::SnapshotId(
+            icechunk::format::SnapshotId::try_from(id.as_str())
+                .map_err(|e| format!("snapshot id {id:?}: {e}"))?,
+        ),
+    })
+}
+
+async fn read_async(place: &Place, s3: &S3Conf) -> AdapterResult<RepoContents> {
+    let repo = open(place, s3).await?;
     let spec_version = match repo.spec_version() {
         SpecVersionBin::V1 => SpecVersion::V1,
         _ => SpecVersion::V2,
@@ -300,9 +389,14 @@ async fn read_async(dir: &Path) -> AdapterResult<RepoContents> {
 
 /// The stored bytes of one chunk (following a virtual reference into its
 /// source), or `None` when the chunk is not stored.
-pub(crate) fn read_chunk(dir: &Path, array: &str, index: &[u32]) -> AdapterResult<Option<Vec<u8>>> {
+pub(crate) fn read_chunk(
+    place: &Place,
+    s3: &S3Conf,
+    array: &str,
+    index: &[u32],
+) -> AdapterResult<Option<Vec<u8>>> {
     block_on(async {
-        let repo = open(dir).await?;
+        let repo = open(place, s3).await?;
         let session = repo
             .readonly_session(&VersionInfo::BranchTipRef("main".to_string()))
             .await
@@ -320,5 +414,48 @@ pub(crate) fn read_chunk(dir: &Path, array: &str, index: &[u32]) -> AdapterResul
                 Ok(Some(bytes.to_vec()))
             }
         }
+    })
+}
+
+/// Every file a virtual reference of `version` points into, with the
+/// modification time the repository recorded for it (the earliest, when its
+/// references disagree), if any.
+pub(crate) fn virtual_sources(
+    place: &Place,
+    s3: &S3Conf,
+    version: &Version,
+) -> AdapterResult<Vec<(String, Option<u32>)>> {
+    block_on(async {
+        let repo = open(place, s3).await?;
+        let info = version_info(version)?;
+        let session = repo
+            .readonly_session(&info)
+            .await
+            .map_err(|e| format!("cannot open {version}: {e}"))?;
+        let mut found: std::collections::BTreeMap<String, Option<u32>> = Default::default();
+        let mut stream = Box::pin(
+            session
+                .all_chunks()
+                .await
+                .map_err(|e| format!("cannot list chunks: {e}"))?,
+        );
+        while let Some((_, info)) = stream
+            .try_next()
+            .await
+            .map_err(|e| format!("cannot list chunks: {e}"))?
+        {
+            if let ChunkPayload::Virtual(v) = info.payload {
+                let t = match v.checksum {
+                    Some(Checksum::LastModified(SecondsSinceEpoch(t))) => Some(t),
+                    _ => None,
+                };
+                let slot = found.entry(v.location.url().to_string()).or_insert(t);
+                *slot = match (*slot, t) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+            }
+        }
+        Ok(found.into_iter().collect())
     })
 }

@@ -20,12 +20,31 @@
 //! ds = xr.open_zarr(repo.readonly_session("main").store, consolidated=False)
 //! ```
 //!
+//! [`write_to`] writes at `s3://bucket/prefix` too (no rename there: the
+//! commit is the last step, a failed write is deleted, an existing
+//! repository is replaced only with `overwrite`).
+//!
+//! Repositories are inputs as well: [`open_zarr`] exposes one snapshot
+//! (`repo.icechunk`, `repo.icechunk@branch`, `@tag:NAME`,
+//! `@snapshot:ID`; local or `s3://`) as a read-only
+//! [`arco_zarr::ZarrStore`] following native, inline and virtual chunks
+//! with every container authorized; [`open_reader`] and [`open_snapshot`]
+//! wrap it as an `arco-formats` reader; [`changed_sources`] lists the local
+//! files changed since icechunk recorded them.
+//!
 //! Every call into the `icechunk` crate is in one private adapter module, as
 //! its API changes between minor versions. Design: `docs/design/icechunk.md`.
 #![warn(missing_docs)]
 
 mod adapter;
 pub mod meta;
+mod read;
+mod s3;
+
+pub use read::{
+    changed_sources, is_icechunk_location, open_reader, open_snapshot, open_zarr, split_version,
+    ChangedSource, Snapshot,
+};
 
 use arco_virtual::{Reference, References};
 use serde::Serialize;
@@ -123,8 +142,125 @@ pub struct Summary {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum ContainerStore {
     LocalFileSystem,
-    S3,
+    /// How to reach the bucket (endpoint, region…; never credentials), or
+    /// icechunk's defaults (AWS).
+    S3(Option<S3Conf>),
     Http,
+}
+
+/// S3 settings resolved from arco's [`arco_storage::S3Options`] and the
+/// environment, as icechunk wants them.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct S3Conf {
+    pub endpoint: Option<String>,
+    pub region: String,
+    pub anonymous: bool,
+    pub allow_http: bool,
+    pub force_path_style: bool,
+    /// Access key id, secret and session token.
+    pub key: Option<(String, String, Option<String>)>,
+}
+
+impl std::fmt::Debug for S3Conf {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3Conf")
+            .field("endpoint", &self.endpoint)
+            .field("region", &self.region)
+            .field("anonymous", &self.anonymous)
+            .field("allow_http", &self.allow_http)
+            .field("force_path_style", &self.force_path_style)
+            .field("key", &self.key.as_ref().map(|(id, _, _)| id))
+            .finish()
+    }
+}
+
+impl S3Conf {
+    /// `o` with the environment's defaults, as arco-storage resolves them
+    /// (`AWS_ENDPOINT_URL_S3`/`AWS_ENDPOINT_URL`, `AWS_REGION`/`AWS_DEFAULT_REGION`,
+    /// `AWS_SKIP_SIGNATURE`/`AWS_NO_SIGN_REQUEST`; loopback http allowed).
+    pub(crate) fn resolve(o: &arco_storage::S3Options) -> S3Conf {
+        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        let endpoint = o
+            .endpoint
+            .clone()
+            .or_else(|| env("AWS_ENDPOINT_URL_S3"))
+            .or_else(|| env("AWS_ENDPOINT_URL"));
+        let region = o
+            .region
+            .clone()
+            .or_else(|| env("AWS_REGION"))
+            .or_else(|| env("AWS_DEFAULT_REGION"))
+            .unwrap_or_else(|| "us-east-1".to_string());
+        let truthy = |k: &str| env(k).is_some_and(|v| v.eq_ignore_ascii_case("true"));
+        let anonymous =
+            o.anonymous || truthy("AWS_SKIP_SIGNATURE") || truthy("AWS_NO_SIGN_REQUEST");
+        let loopback = endpoint
+            .as_deref()
+            .and_then(|e| url::Url::parse(e).ok())
+            .filter(|u| u.scheme() == "http")
+            .and_then(|u| u.host_str().map(str::to_string))
+            .is_some_and(|h| matches!(h.as_str(), "127.0.0.1" | "localhost" | "[::1]" | "::1"));
+        let key = match (&o.access_key_id, &o.secret_access_key) {
+            (Some(id), Some(secret)) => Some((id.clone(), secret.clone(), o.session_token.clone())),
+            _ => None,
+        };
+        S3Conf {
+            force_path_style: o.virtual_hosted_style.map_or(endpoint.is_some(), |v| !v),
+            endpoint,
+            region,
+            anonymous,
+            allow_http: o.allow_http || loopback,
+            key,
+        }
+    }
+
+    /// Without credentials: what a virtual chunk container records.
+    fn public(&self) -> S3Conf {
+        S3Conf {
+            key: None,
+            ..self.clone()
+        }
+    }
+}
+
+/// Where a repository is.
+#[derive(Debug, Clone)]
+pub(crate) enum Place {
+    /// A local directory.
+    Local(PathBuf),
+    /// A key prefix (no leading or trailing `/`; may be empty) in a bucket.
+    S3 {
+        bucket: String,
+        prefix: String,
+        conf: S3Conf,
+    },
+}
+
+/// Which snapshot of a repository to read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Version {
+    /// The tip of a branch.
+    Branch(String),
+    /// A tag.
+    Tag(String),
+    /// A snapshot id (Crockford base32, as icechunk prints it).
+    Snapshot(String),
+}
+
+impl Default for Version {
+    fn default() -> Self {
+        Version::Branch("main".to_string())
+    }
+}
+
+impl std::fmt::Display for Version {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Version::Branch(b) => write!(f, "branch {b}"),
+            Version::Tag(t) => write!(f, "tag {t}"),
+            Version::Snapshot(s) => write!(f, "snapshot {s}"),
+        }
+    }
 }
 
 /// A virtual chunk container: a URL prefix and its store.
@@ -184,19 +320,43 @@ pub struct RepoContents {
 fn repo_error(path: &Path, message: impl Into<String>) -> Error {
     Error::Repository {
         path: path.display().to_string(),
-        message: message.into(),
+        message: adapter::tidy(message.into()),
     }
 }
 
-/// The container of a source URL and the URL virtual references hold.
-fn locate(url: &str) -> Result<(Container, String)> {
+fn loc_error(location: &str, message: impl Into<String>) -> Error {
+    Error::Repository {
+        path: location.to_string(),
+        message: adapter::tidy(message.into()),
+    }
+}
+
+/// Where the repository at `location` (no `@version` suffix) is.
+fn place(location: &str, options: &arco_storage::OpenOptions) -> Result<Place> {
+    match arco_storage::Location::parse(location).map_err(|e| loc_error(location, e.to_string()))? {
+        arco_storage::Location::Local(p) => Ok(Place::Local(p)),
+        arco_storage::Location::S3 { bucket, key } => Ok(Place::S3 {
+            bucket,
+            prefix: key.trim_matches('/').to_string(),
+            conf: S3Conf::resolve(&options.s3),
+        }),
+        _ => Err(loc_error(
+            location,
+            "Icechunk repositories can be local directories or s3:// prefixes (not http)",
+        )),
+    }
+}
+
+/// The container of a source URL and the URL virtual references hold; S3
+/// containers record how `s3` reaches the bucket.
+fn locate(url: &str, s3: Option<&S3Conf>) -> Result<(Container, String)> {
     let err = |message: String| Error::Source {
         url: url.to_string(),
         message,
     };
     if let Some((scheme, rest)) = url.split_once("://") {
         let store = match scheme {
-            "s3" => ContainerStore::S3,
+            "s3" => ContainerStore::S3(s3.map(S3Conf::public)),
             "http" | "https" => ContainerStore::Http,
             "file" => ContainerStore::LocalFileSystem,
             other => {
@@ -312,11 +472,43 @@ fn v2_nodes(refs: &References) -> (Vec<String>, V2Nodes) {
 /// place at the end, so a failed write leaves nothing at `dest` (or the
 /// previous repository, with [`IcechunkOptions::overwrite`]).
 pub fn write(refs: &References, dest: &Path, options: &IcechunkOptions) -> Result<Summary> {
-    if dest.exists() && !options.overwrite {
-        return Err(repo_error(
-            dest,
-            "already exists; pass overwrite (--overwrite) to replace it",
-        ));
+    write_at(refs, &Place::Local(dest.to_path_buf()), None, options)
+}
+
+/// Write `refs` as an Icechunk repository at `dest`: a local path (as
+/// [`write`]) or `s3://bucket/prefix`, reached with `storage.s3` (endpoint,
+/// region, credentials). S3 virtual chunk containers record the endpoint,
+/// region and path style of `storage.s3` (never credentials).
+///
+/// On S3 nothing can be renamed into place: the repository is written at
+/// the prefix itself and its commit on `main` is the last step. A prefix
+/// that already holds a repository is refused unless
+/// [`IcechunkOptions::overwrite`], which deletes every object under it
+/// first; a failed write deletes what it wrote.
+pub fn write_to(
+    refs: &References,
+    dest: &str,
+    options: &IcechunkOptions,
+    storage: &arco_storage::OpenOptions,
+) -> Result<Summary> {
+    let base = place(dest, storage)?;
+    let conf = S3Conf::resolve(&storage.s3);
+    write_at(refs, &base, Some(&conf), options)
+}
+
+fn write_at(
+    refs: &References,
+    dest: &Place,
+    s3: Option<&S3Conf>,
+    options: &IcechunkOptions,
+) -> Result<Summary> {
+    if let Place::Local(dest) = dest {
+        if dest.exists() && !options.overwrite {
+            return Err(repo_error(
+                dest,
+                "already exists; pass overwrite (--overwrite) to replace it",
+            ));
+        }
     }
 
     // Metadata, parents before children.
@@ -360,7 +552,7 @@ pub fn write(refs: &References, dest: &Path, options: &IcechunkOptions) -> Resul
     let mut containers: Vec<Container> = Vec::new();
     let mut urls = Vec::with_capacity(refs.sources.len());
     for s in &refs.sources {
-        let (c, url) = locate(&s.url)?;
+        let (c, url) = locate(&s.url, s3)?;
         let modified = if c.store == ContainerStore::LocalFileSystem {
             last_modified(&url)
         } else {
@@ -419,7 +611,12 @@ pub fn write(refs: &References, dest: &Path, options: &IcechunkOptions) -> Resul
         spec_version: options.spec_version,
         message: options.message.clone(),
     };
-    let snapshot_id = write_atomically(dest, options.overwrite, |tmp| adapter::write(tmp, plan))?;
+    let snapshot_id = match dest {
+        Place::Local(dest) => write_atomically(dest, options.overwrite, |tmp| {
+            adapter::write(&Place::Local(tmp.to_path_buf()), plan)
+        })?,
+        Place::S3 { .. } => s3::write(dest, options.overwrite, plan)?,
+    };
     Ok(Summary {
         spec_version: options.spec_version,
         snapshot_id,
@@ -507,14 +704,24 @@ fn write_atomically<T>(
 /// Read the tip of `main` of the repository at `dir`: nodes and chunk
 /// references.
 pub fn read(dir: &Path) -> Result<RepoContents> {
-    adapter::read(dir).map_err(|m| repo_error(dir, m))
+    let conf = S3Conf::resolve(&arco_storage::S3Options::default());
+    adapter::read(&Place::Local(dir.to_path_buf()), &conf).map_err(|m| repo_error(dir, m))
+}
+
+/// [`read`] for any location (a local path or `s3://bucket/prefix`).
+pub fn read_location(location: &str, options: &arco_storage::OpenOptions) -> Result<RepoContents> {
+    let (base, _) = split_version(location);
+    let p = place(base, options)?;
+    adapter::read(&p, &S3Conf::resolve(&options.s3)).map_err(|m| loc_error(location, m))
 }
 
 /// The stored bytes of chunk `index` of `array` (following a virtual
 /// reference into its source, with every configured container authorized),
 /// or `None` when the chunk is not stored.
 pub fn read_chunk(dir: &Path, array: &str, index: &[u32]) -> Result<Option<Vec<u8>>> {
-    adapter::read_chunk(dir, array, index).map_err(|m| repo_error(dir, m))
+    let conf = S3Conf::resolve(&arco_storage::S3Options::default());
+    adapter::read_chunk(&Place::Local(dir.to_path_buf()), &conf, array, index)
+        .map_err(|m| repo_error(dir, m))
 }
 
 #[cfg(test)]
@@ -532,19 +739,25 @@ mod tests {
 
     #[test]
     fn sources_map_to_containers_by_directory_bucket_or_host() {
-        let (c, url) = locate("/data/era5/t.nc").unwrap();
+        let (c, url) = locate("/data/era5/t.nc", None).unwrap();
         assert_eq!(c.url_prefix, "file:///data/era5/");
         assert_eq!(c.store, ContainerStore::LocalFileSystem);
         assert_eq!(url, "file:///data/era5/t.nc");
-        let (c, url) = locate("s3://bucket/a/b.nc").unwrap();
+        let (c, url) = locate("s3://bucket/a/b.nc", None).unwrap();
         assert_eq!(c.url_prefix, "s3://bucket/");
         assert_eq!(url, "s3://bucket/a/b.nc");
-        let (c, _) = locate("https://example.org/x/y.nc").unwrap();
+        let (c, _) = locate("https://example.org/x/y.nc", None).unwrap();
         assert_eq!(
             (c.url_prefix.as_str(), c.store),
             ("https://example.org/", ContainerStore::Http)
         );
-        assert!(matches!(locate("gs://b/x.nc"), Err(Error::Source { .. })));
-        assert!(matches!(locate("relative.nc"), Err(Error::Source { .. })));
+        assert!(matches!(
+            locate("gs://b/x.nc", None),
+            Err(Error::Source { .. })
+        ));
+        assert!(matches!(
+            locate("relative.nc", None),
+            Err(Error::Source { .. })
+        ));
     }
 }

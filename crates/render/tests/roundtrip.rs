@@ -237,26 +237,9 @@ fn tilejson_has_the_members_clients_read() {
 /// with matplotlib (peers venv); skipped without it unless ARCO_REQUIRE_PEERS=1.
 #[test]
 fn the_colormap_tables_are_what_the_generator_makes() {
-    let venv = std::env::var_os("ARCO_PEERS_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.peers-venv"));
-    let python = venv.join("bin").join("python");
-    let has_matplotlib = python.exists()
-        && Command::new(&python)
-            .args(["-c", "import matplotlib"])
-            .status()
-            .is_ok_and(|s| s.success());
-    if !has_matplotlib {
-        let msg = format!(
-            "python with matplotlib not found at {} (run scripts/setup-peers.sh)",
-            python.display()
-        );
-        if std::env::var("ARCO_REQUIRE_PEERS").as_deref() == Ok("1") {
-            panic!("{msg} and ARCO_REQUIRE_PEERS=1");
-        }
-        eprintln!("skipped: {msg}");
+    let Some(python) = arco_testkit::peers_python(&["matplotlib"]) else {
         return;
-    }
+    };
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scripts/make_colormaps.py");
     let out = Command::new(&python)
         .arg(&script)

@@ -158,6 +158,7 @@ fn walk(dir: &Path, depth: usize, out: &mut Vec<Candidate>, stac: &mut Vec<Strin
         if meta.is_dir() {
             if arco_formats::is_zarr_location(&loc)
                 || arco_formats::kerchunk::is_kerchunk_location(&loc)
+                || is_icechunk(&loc)
             {
                 out.push(Candidate {
                     location: loc,
@@ -196,7 +197,10 @@ fn classify(paths: &[String]) -> Result<(Vec<Candidate>, Vec<String>), LoadError
     let mut stac = Vec::new();
     for s in paths {
         let remote = s.contains("://");
-        if arco_formats::is_zarr_location(s) || arco_formats::kerchunk::is_kerchunk_location(s) {
+        if arco_formats::is_zarr_location(s)
+            || arco_formats::kerchunk::is_kerchunk_location(s)
+            || is_icechunk(s)
+        {
             data.push(Candidate {
                 location: s.clone(),
                 explicit: true,
@@ -246,9 +250,27 @@ fn classify(paths: &[String]) -> Result<(Vec<Candidate>, Vec<String>), LoadError
     Ok((data, stac))
 }
 
+/// True when `location` is an Icechunk repository that this build reads
+/// (cargo feature `icechunk`).
+fn is_icechunk(location: &str) -> bool {
+    #[cfg(feature = "icechunk")]
+    {
+        arco_icechunk::is_icechunk_location(location)
+    }
+    #[cfg(not(feature = "icechunk"))]
+    {
+        let _ = location;
+        false
+    }
+}
+
 /// Open a dataset at `location`.
 pub fn open_reader(location: &str, opts: &LoadOptions) -> Result<Box<dyn Reader>, String> {
     let storage = &opts.storage;
+    #[cfg(feature = "icechunk")]
+    if arco_icechunk::is_icechunk_location(location) {
+        return arco_icechunk::open_reader(location, storage).map_err(|e| e.to_string());
+    }
     if arco_formats::kerchunk::is_kerchunk_location(location) {
         return arco_formats::kerchunk::open_kerchunk(location, storage).map_err(|e| e.to_string());
     }

@@ -1,27 +1,65 @@
-//! From a reader to a reference set, variable by variable (in parallel).
+//! From a reader to references: a plan pass over every file's manifests,
+//! then the chunk references streamed file by file into a [`Sink`].
+//!
+//! 1. **Plan.** Each file's manifest of every variable is read in turn (one
+//!    file at a time, through `ConcatPart::with_reader`) and reduced to a
+//!    few numbers per variable: whether the files' chunks line up, how many
+//!    chunks are stored, which HDF5 filter masks they carry, whether a TIFF
+//!    strip is short. That decides each variable's `.zarray` (codecs, fill
+//!    value) and whether it is inlined whole, so all metadata is known
+//!    before the first chunk.
+//! 2. **Emit.** The sink gets the [`Header`], the arrays inlined whole, and
+//!    then, file by file, every variable's chunk references in that file
+//!    (made in parallel across variables). Memory holds one file's
+//!    manifests and references at a time, whatever the number of files.
+//!
+//! A single file is the one part; its manifests are kept from the plan.
 
 use crate::codecs::{encode_chain, map_chain_in, v2_codecs, ChunkLayout, Numcodec};
 use crate::meta::{array_attributes, group_attributes, v2_dtype, v2_fill_value, zarray};
-use crate::refs::{ArrayRefs, Reference, References, SourceUrl};
+use crate::refs::{Reference, References, SourceUrl};
+use crate::stream::{ArrayHeader, Collect, Header, Sink};
 use crate::{Error, Input, Options, Result, Source, Summary};
 use arco_core::{
     ChunkManifest, ChunkRef, CodecSpec, DType, Endian, Group, Selection, Values, Variable,
 };
+use arco_formats::Reader;
 use rayon::prelude::*;
 use serde_json::{json, Map, Value};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 /// Build the references of `input`, whose files are `sources` (in the
-/// order of the concatenation for [`Input::Concat`]).
+/// order of the concatenation for [`Input::Concat`]), in memory.
 ///
 /// Every variable of every group becomes a Zarr v2 array; see the crate
-/// documentation for what is inlined and what is refused.
+/// documentation for what is inlined and what is refused. This is
+/// [`build_into`] with a [`Collect`] sink: to write references of many
+/// files without holding them all, give [`build_into`] a writer instead.
 pub fn build(
     input: Input<'_>,
     sources: &[Source],
     options: &Options,
 ) -> Result<(References, Summary)> {
+    let mut sink = Collect::new();
+    let summary = build_into(input, sources, options, &mut sink)?;
+    Ok((sink.into_references(), summary))
+}
+
+/// Build the references of `input` and hand them to `sink` as they are
+/// made: the [`Header`] first, then the chunk references file by file
+/// (for each file, every variable's chunks in it).
+///
+/// Memory stays that of one file's manifests and references (plus one
+/// small record per file), whatever the number of files; see the module
+/// documentation for the two passes. An error may come after some chunks
+/// were given to the sink: writers then leave no output.
+pub fn build_into(
+    input: Input<'_>,
+    sources: &[Source],
+    options: &Options,
+    sink: &mut dyn Sink,
+) -> Result<Summary> {
     let dataset = input.dataset();
     let urls: Vec<SourceUrl> = sources
         .iter()
@@ -32,15 +70,37 @@ pub fn build(
             })
         })
         .collect::<Result<_>>()?;
+    let by_location: HashMap<&str, usize> = sources
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.location.as_str(), i))
+        .collect();
+    let parts: Vec<PartMeta> = match input {
+        Input::Single(_) => vec![PartMeta {
+            location: sources
+                .first()
+                .map_or(String::new(), |s| s.location.clone()),
+            source: Some(0),
+            segment: 0,
+            length: 0,
+        }],
+        Input::Concat(c) => c
+            .parts()
+            .iter()
+            .map(|p| PartMeta {
+                location: p.location().to_string(),
+                source: by_location.get(p.location()).copied(),
+                segment: p.segment(),
+                length: p.length(),
+            })
+            .collect(),
+    };
     let ctx = Ctx {
         input,
         sources,
-        by_location: sources
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (s.location.as_str(), i))
-            .collect(),
         options,
+        tiff: dataset.format.contains("tiff"),
+        parts,
     };
 
     let all = dataset.root.all_variables();
@@ -62,85 +122,170 @@ pub fn build(
         .into_iter()
         .partition(|v| options.drop.iter().any(|d| drops(v, d)));
     let dropped: Vec<String> = dropped.into_iter().map(|v| v.path.clone()).collect();
+    let wanted: HashSet<&str> = wanted.iter().map(|v| v.path.as_str()).collect();
 
-    let outs: Vec<VarOut> = wanted
-        .par_iter()
-        .map(|v| ctx.variable(v))
-        .collect::<Result<_>>()?;
-    let mut by_path: HashMap<&str, VarOut> =
-        wanted.iter().map(|v| v.path.as_str()).zip(outs).collect();
-
-    let mut refs = References {
-        metadata: Vec::new(),
-        arrays: Vec::new(),
-        sources: urls,
-    };
-    let mut summary = Summary {
-        dropped,
-        ..Summary::default()
-    };
+    // The arrays in the order of their metadata.
     let mut root_attrs = group_attributes(&dataset.root.attributes);
-    root_attrs.insert(
-        "arco:sources".into(),
-        sources_record(sources, &refs.sources),
-    );
+    root_attrs.insert("arco:sources".into(), sources_record(sources, &urls));
     root_attrs.insert("arco:provenance".into(), provenance(&ctx));
+    let mut items = Vec::new();
+    let mut order: Vec<&Variable> = Vec::new();
     walk(
         &dataset.root,
         Some(root_attrs),
-        &mut by_path,
-        &mut refs,
-        &mut summary,
+        &wanted,
+        &mut items,
+        &mut order,
     );
-    summary.variables = refs.arrays.len();
-    summary.references = refs.reference_count();
-    Ok((refs, summary))
+    let mut vars: Vec<VarState<'_>> = order
+        .into_iter()
+        .map(|v| ctx.start(v))
+        .collect::<Result<_>>()?;
+
+    // Pass 1: every file's manifests, one file at a time.
+    for k in 0..ctx.parts.len() {
+        if !vars.iter().any(|s| ctx.scans(s, k)) {
+            continue;
+        }
+        ctx.with_part(k, |reader| {
+            vars.par_iter_mut()
+                .filter(|s| ctx.scans(s, k))
+                .for_each(|s| ctx.visit(s, k, reader));
+            Ok(())
+        })?;
+    }
+    for s in &mut vars {
+        ctx.plan(s)?;
+    }
+
+    // The header: every metadata document before any chunk.
+    let mut header = Header {
+        metadata: Vec::new(),
+        arrays: Vec::with_capacity(vars.len()),
+        sources: urls,
+    };
+    for item in items {
+        match item {
+            Item::Group { prefix, attrs } => {
+                header
+                    .metadata
+                    .push((format!("{prefix}.zgroup"), json!({"zarr_format": 2})));
+                header
+                    .metadata
+                    .push((format!("{prefix}.zattrs"), Value::Object(attrs)));
+            }
+            Item::Array(i) => {
+                let s = &mut vars[i];
+                let (za, zattrs) = s.meta.take().unwrap_or_default();
+                header.metadata.push((format!("{}/.zarray", s.path), za));
+                header
+                    .metadata
+                    .push((format!("{}/.zattrs", s.path), Value::Object(zattrs)));
+                header.arrays.push(ArrayHeader {
+                    path: s.path.clone(),
+                    grid: s.grid.clone(),
+                    ordered: s.ordered,
+                });
+            }
+        }
+    }
+    sink.begin(&header)?;
+    drop(header);
+
+    let mut summary = Summary {
+        dropped,
+        variables: vars.len(),
+        ..Summary::default()
+    };
+    let mut emit = |array: usize, flat: u64, r: Reference| -> Result<()> {
+        match &r {
+            Reference::Range { length, .. } => {
+                summary.ranges += 1;
+                summary.referenced_bytes += length;
+            }
+            Reference::Inline(b) => {
+                summary.inlined += 1;
+                summary.inlined_bytes += b.len() as u64;
+            }
+        }
+        summary.references += 1;
+        sink.chunk(array, flat, r)
+    };
+
+    // Arrays read whole, one at a time.
+    for (i, s) in vars.iter().enumerate() {
+        if let Some(r) = ctx.whole_chunk(s)? {
+            emit(i, 0, r)?;
+        }
+    }
+
+    // Pass 2: file by file, every variable's chunks in that file.
+    for k in 0..ctx.parts.len() {
+        if !vars.iter().any(|s| ctx.emits(s, k)) {
+            continue;
+        }
+        let outs = ctx.with_part(k, |reader| {
+            vars.par_iter()
+                .enumerate()
+                .filter(|(_, s)| ctx.emits(s, k))
+                .map(|(i, s)| {
+                    let fetched;
+                    let (offset, m) = match &s.cached {
+                        Some(m) => (0, m),
+                        None => match ctx.part_manifest(k, reader, s.var)? {
+                            Some((offset, m)) => {
+                                fetched = m;
+                                (offset, &fetched)
+                            }
+                            None => return Ok(None),
+                        },
+                    };
+                    ctx.part_chunks(s, k, offset, m).map(|out| Some((i, out)))
+                })
+                .collect::<Result<Vec<_>>>()
+        })?;
+        for (i, out) in outs.into_iter().flatten() {
+            vars[i].decoded_total += out.decoded_bytes;
+            for (flat, r) in out.chunks {
+                emit(i, flat, r)?;
+            }
+        }
+    }
+    summary.decoded = vars.iter().filter_map(|s| s.note()).collect();
+    Ok(summary)
+}
+
+/// One entry of the metadata order.
+enum Item {
+    /// A group's documents.
+    Group {
+        prefix: String,
+        attrs: Map<String, Value>,
+    },
+    /// Array number `i` of the array order.
+    Array(usize),
 }
 
 /// Groups first, then their arrays, then child groups.
-fn walk(
-    g: &Group,
+fn walk<'d>(
+    g: &'d Group,
     attrs: Option<Map<String, Value>>,
-    outs: &mut HashMap<&str, VarOut>,
-    refs: &mut References,
-    summary: &mut Summary,
+    wanted: &HashSet<&str>,
+    items: &mut Vec<Item>,
+    order: &mut Vec<&'d Variable>,
 ) {
-    let prefix = zarr_prefix(&g.path);
-    refs.metadata
-        .push((format!("{prefix}.zgroup"), json!({"zarr_format": 2})));
-    refs.metadata.push((
-        format!("{prefix}.zattrs"),
-        Value::Object(attrs.unwrap_or_else(|| group_attributes(&g.attributes))),
-    ));
+    items.push(Item::Group {
+        prefix: zarr_prefix(&g.path),
+        attrs: attrs.unwrap_or_else(|| group_attributes(&g.attributes)),
+    });
     for v in &g.variables {
-        let Some(out) = outs.remove(v.path.as_str()) else {
-            continue;
-        };
-        refs.metadata
-            .push((format!("{}/.zarray", out.array.path), out.zarray));
-        refs.metadata.push((
-            format!("{}/.zattrs", out.array.path),
-            Value::Object(out.zattrs),
-        ));
-        for (_, r) in &out.array.chunks {
-            match r {
-                Reference::Range { length, .. } => {
-                    summary.ranges += 1;
-                    summary.referenced_bytes += length;
-                }
-                Reference::Inline(b) => {
-                    summary.inlined += 1;
-                    summary.inlined_bytes += b.len() as u64;
-                }
-            }
+        if wanted.contains(v.path.as_str()) {
+            items.push(Item::Array(order.len()));
+            order.push(v);
         }
-        if let Some(why) = out.decoded {
-            summary.decoded.push(format!("{}: {why}", v.path));
-        }
-        refs.arrays.push(out.array);
     }
     for child in &g.groups {
-        walk(child, None, outs, refs, summary);
+        walk(child, None, wanted, items, order);
     }
 }
 
@@ -217,28 +362,142 @@ fn provenance(ctx: &Ctx<'_>) -> Value {
     })
 }
 
-/// What one variable becomes.
-struct VarOut {
-    zarray: Value,
-    zattrs: Map<String, Value>,
-    array: ArrayRefs,
-    /// Why decoded chunks were inlined, if they were.
-    decoded: Option<String>,
+/// One file of the input and where it lies along the concatenation dimension.
+struct PartMeta {
+    location: String,
+    /// Its index in the sources (`None`: not among them).
+    source: Option<usize>,
+    /// Its segment (a run of files concatenated together).
+    segment: usize,
+    /// Its extent along its segment's concatenation dimension.
+    length: u64,
+}
+
+/// What the plan pass learns of one variable from the files' manifests.
+#[derive(Default)]
+struct Scan {
+    /// Why its files' chunks do not form one grid (read whole instead).
+    why: Option<String>,
+    /// The first file holding part of it: its source and manifest (no chunks).
+    head: Option<(usize, ChunkManifest)>,
+    /// The first file's (when every file is empty along the dimension).
+    part0: Option<(usize, ChunkManifest)>,
+    /// The chunk grid of the combined array (from `head`'s chunk shape).
+    grid: Vec<u64>,
+    /// Chunks placed in the grid.
+    stored: u64,
+    /// By filter mask, chunks not held inline: (all, short TIFF strips).
+    masks: BTreeMap<u32, (u64, u64)>,
+    /// Some placed chunk is a short TIFF strip.
+    any_short: bool,
+}
+
+/// How a variable's chunks are referenced.
+enum Mode {
+    /// Byte ranges, with the declared chain and the filter mask it assumes.
+    Refs {
+        declared: Vec<Numcodec>,
+        common: u32,
+        /// Chunks decoded, encoded again and inlined.
+        odd: u64,
+    },
+    /// Every chunk decoded and inlined raw: the chain has no numcodecs form.
+    DecodeAll { label: String, why: String },
+}
+
+/// A chunked variable's plan.
+struct ChunkPlan {
+    /// The first file's manifest without chunks: dtype, byte order, codecs.
+    m: ChunkManifest,
+    chunk_shape: Vec<u64>,
+    elem: usize,
+    chunk_elems: u64,
+    chunk_bytes: u64,
+    strips: bool,
+    mode: Mode,
+    /// The encoded fill chunk stored at every missing position, and how many.
+    fill: Option<(Arc<[u8]>, u64)>,
+    stored: u64,
+}
+
+/// What a variable becomes.
+enum Plan {
+    Chunked(Box<ChunkPlan>),
+    /// Read whole and inlined as one chunk (`why` empty: a small array).
+    Whole {
+        why: String,
+    },
+    /// Variable-length strings, read and inlined as `vlen-utf8`.
+    Vlen,
+}
+
+/// One variable through both passes.
+struct VarState<'v> {
+    var: &'v Variable,
+    /// Zarr path (no leading `/`).
+    path: String,
+    axis: Option<usize>,
+    /// The segment of the files holding it (`None` until one is seen).
+    segment: Option<usize>,
+    scan: Scan,
+    /// A single file's manifest, kept from the plan pass.
+    cached: Option<ChunkManifest>,
+    plan: Option<Plan>,
+    /// `.zarray` and `.zattrs` until the header takes them.
+    meta: Option<(Value, Map<String, Value>)>,
+    grid: Vec<u64>,
+    ordered: bool,
+    /// Encoded bytes of chunks decoded and inlined (for the summary).
+    decoded_total: u64,
+}
+
+impl VarState<'_> {
+    /// The summary's note on decoded chunks inlined, if any.
+    fn note(&self) -> Option<String> {
+        let why = match self.plan.as_ref()? {
+            Plan::Whole { why } if why.is_empty() => return None,
+            Plan::Whole { why } => format!("read whole and inlined: {why}"),
+            Plan::Vlen => "variable-length strings read and inlined (vlen-utf8)".into(),
+            Plan::Chunked(p) => {
+                let first = match &p.mode {
+                    Mode::Refs { odd, .. } if *odd > 0 => Some(if p.strips {
+                        format!("{odd} strips at the image's bottom edge decoded, padded to whole chunks, encoded again and inlined ({} bytes)", self.decoded_total)
+                    } else {
+                        format!("{odd} chunks skipped filters of the pipeline (HDF5 filter mask); decoded, encoded again and inlined ({} bytes)", self.decoded_total)
+                    }),
+                    Mode::Refs { .. } => None,
+                    Mode::DecodeAll { label, why } => Some(format!(
+                        "filter {label} has no numcodecs equivalent ({why}); {} chunks decoded and inlined ({} bytes)",
+                        p.stored,
+                        p.stored.saturating_mul(p.chunk_bytes)
+                    )),
+                };
+                let fill = p.fill.as_ref().map(|(_, missing)| {
+                    format!("{missing} unwritten chunks inlined with the fill value (no _FillValue attribute)")
+                });
+                match (first, fill) {
+                    (Some(a), Some(b)) => format!("{a}; {b}"),
+                    (Some(a), None) | (None, Some(a)) => a,
+                    (None, None) => return None,
+                }
+            }
+        };
+        Some(format!("{}: {why}", self.var.path))
+    }
+}
+
+/// One file's references of one variable, sorted by chunk number.
+struct PartOut {
+    chunks: Vec<(u64, Reference)>,
+    decoded_bytes: u64,
 }
 
 struct Ctx<'a> {
     input: Input<'a>,
     sources: &'a [Source],
-    by_location: HashMap<&'a str, usize>,
     options: &'a Options,
-}
-
-/// One file's manifest of a variable and where its chunks go in the grid.
-struct Piece {
-    source: usize,
-    /// Added to each chunk's index along the concatenation axis.
-    shift: u64,
-    manifest: ChunkManifest,
+    tiff: bool,
+    parts: Vec<PartMeta>,
 }
 
 /// A stored chunk to place: which source, its flat number in the grid.
@@ -246,6 +505,118 @@ struct Stored<'m> {
     source: usize,
     flat: u64,
     chunk: &'m ChunkRef,
+}
+
+/// The chunks of `m` that land in `grid`, as (flat number, index in
+/// `m.chunks`), sorted by flat number, each number once (the first wins).
+/// Along the concatenation `axis` a chunk's index is shifted by `shift`,
+/// and one at or past `extent` (outside its own file's part) is left out.
+fn place(
+    m: &ChunkManifest,
+    grid: &[u64],
+    axis: Option<usize>,
+    shift: u64,
+    extent: Option<u64>,
+) -> Vec<(u64, usize)> {
+    let mut out: Vec<(u64, usize)> = Vec::with_capacity(m.chunks.len());
+    'chunks: for (j, c) in m.chunks.iter().enumerate() {
+        let mut flat = 0u64;
+        for (d, (i, n)) in c.index.iter().zip(grid).enumerate() {
+            let i = if Some(d) == axis {
+                if extent.is_some_and(|e| *i >= e) {
+                    continue 'chunks;
+                }
+                i + shift
+            } else {
+                *i
+            };
+            if i >= *n {
+                continue 'chunks;
+            }
+            flat = flat * n + i;
+        }
+        out.push((flat, j));
+    }
+    if !out.windows(2).all(|w| w[0].0 < w[1].0) {
+        out.sort_by_key(|p| p.0);
+        out.dedup_by_key(|p| p.0);
+    }
+    out
+}
+
+/// Chunks as wide as the image whose height does not divide it.
+fn is_strips(chunk_shape: &[u64], shape: &[u64]) -> bool {
+    let n = chunk_shape.len();
+    n >= 2
+        && shape.len() == n
+        && chunk_shape[n - 1] == shape[n - 1]
+        && !shape[n - 2].is_multiple_of(chunk_shape[n - 2])
+}
+
+/// A TIFF strip in the last row of strips (possibly short).
+fn is_short_edge(strips: bool, c: &ChunkRef, grid: &[u64]) -> bool {
+    strips
+        && c.index.len() >= 2
+        && grid.len() >= 2
+        && c.index.get(c.index.len() - 2).copied()
+            == grid.get(grid.len() - 2).map(|n| n.saturating_sub(1))
+}
+
+/// The positions of `grid` whose index along `axis` lies in
+/// `shift..shift + extent` (all of it without an axis), in C order, that
+/// `chunks` (sorted) lacks, filled with `fill`.
+fn fill_missing(
+    chunks: Vec<(u64, Reference)>,
+    fill: &Arc<[u8]>,
+    grid: &[u64],
+    axis: Option<usize>,
+    shift: u64,
+    extent: Option<u64>,
+) -> Vec<(u64, Reference)> {
+    let mut lo = vec![0u64; grid.len()];
+    let mut hi = grid.to_vec();
+    if let (Some(a), Some(e)) = (axis, extent) {
+        if a < grid.len() {
+            lo[a] = shift.min(grid[a]);
+            hi[a] = shift.saturating_add(e).min(grid[a]);
+        }
+    }
+    if lo.iter().zip(&hi).any(|(l, h)| l >= h) && !grid.is_empty() {
+        return chunks;
+    }
+    let mut out = Vec::with_capacity(chunks.len());
+    let mut have = chunks.into_iter().peekable();
+    let mut index = lo.clone();
+    loop {
+        let flat = index.iter().zip(grid).fold(0u64, |acc, (i, n)| acc * n + i);
+        while have.peek().is_some_and(|(f, _)| *f < flat) {
+            if let Some(x) = have.next() {
+                out.push(x);
+            }
+        }
+        match have.peek() {
+            Some((f, _)) if *f == flat => {
+                if let Some(x) = have.next() {
+                    out.push(x);
+                }
+            }
+            _ => out.push((flat, Reference::Inline(fill.clone()))),
+        }
+        // Next index in C order within lo..hi.
+        let mut d = index.len();
+        loop {
+            if d == 0 {
+                out.extend(have);
+                return out;
+            }
+            d -= 1;
+            index[d] += 1;
+            if index[d] < hi[d] {
+                break;
+            }
+            index[d] = lo[d];
+        }
+    }
 }
 
 impl Ctx<'_> {
@@ -261,30 +632,231 @@ impl Ctx<'_> {
         }
     }
 
-    fn variable(&self, var: &Variable) -> Result<VarOut> {
-        let path = var.path.trim_start_matches('/').to_string();
-        let fill_attr = var.attr("_FillValue");
-        match &var.dtype {
-            DType::String => return self.vlen_strings(var, path, fill_attr),
-            DType::VarLen { .. } => {
-                return Err(self.fail(
-                    var,
-                    format!(
-                        "its type {} (a variable-length sequence of numbers) has no Zarr v2 representation; leave it out with --drop {}",
-                        var.dtype, var.path
-                    ),
-                ))
+    /// Run `f` with part `k`'s own reader (opened for the call when the
+    /// concatenation opens its files lazily).
+    fn with_part<T>(&self, k: usize, f: impl FnOnce(&dyn Reader) -> Result<T>) -> Result<T> {
+        match self.input {
+            Input::Single(r) => f(r),
+            Input::Concat(c) => {
+                let part = c.parts().get(k).ok_or_else(|| Error::Output {
+                    path: self.location(),
+                    message: format!("part number {k} is missing"),
+                })?;
+                part.with_reader(|r| Ok(f(r)))?
             }
-            _ => {}
         }
-        let pieces = match self.pieces(var) {
-            Ok(p) => p,
-            Err(why) => return self.whole_array(var, path, fill_attr, &why),
+    }
+
+    fn start<'v>(&self, var: &'v Variable) -> Result<VarState<'v>> {
+        if let DType::VarLen { .. } = &var.dtype {
+            return Err(self.fail(
+                var,
+                format!(
+                    "its type {} (a variable-length sequence of numbers) has no Zarr v2 representation; leave it out with --drop {}",
+                    var.dtype, var.path
+                ),
+            ));
+        }
+        Ok(VarState {
+            var,
+            path: var.path.trim_start_matches('/').to_string(),
+            axis: self.axis(var),
+            segment: None,
+            scan: Scan::default(),
+            cached: None,
+            plan: None,
+            meta: None,
+            grid: Vec::new(),
+            ordered: true,
+            decoded_total: 0,
+        })
+    }
+
+    /// Whether the plan pass reads part `k`'s manifest of `s`.
+    fn scans(&self, s: &VarState<'_>, k: usize) -> bool {
+        if matches!(s.var.dtype, DType::String) || s.scan.why.is_some() {
+            return false;
+        }
+        match s.axis {
+            None => k == 0,
+            Some(_) => s.scan.part0.is_none() || self.parts.get(k).is_some_and(|p| p.length > 0),
+        }
+    }
+
+    /// Whether part `k` holds chunks of `s` to emit.
+    fn emits(&self, s: &VarState<'_>, k: usize) -> bool {
+        let Some(Plan::Chunked(p)) = &s.plan else {
+            return false;
         };
-        let Some(first) = pieces.first() else {
+        if p.stored == 0 && p.fill.is_none() {
+            return false;
+        }
+        match s.axis {
+            None => k == 0,
+            Some(_) => self
+                .parts
+                .get(k)
+                .is_some_and(|p| p.length > 0 && Some(p.segment) == s.segment),
+        }
+    }
+
+    /// Part `k`'s own manifest of `var` (from `reader`, part `k`'s) with the
+    /// part's offset along the variable's concatenation dimension; `None`
+    /// when the part does not hold the variable.
+    fn part_manifest(
+        &self,
+        k: usize,
+        reader: &dyn Reader,
+        var: &Variable,
+    ) -> arco_formats::Result<Option<(u64, ChunkManifest)>> {
+        match self.input {
+            Input::Single(_) => Ok(Some((0, reader.manifest(&var.path)?))),
+            Input::Concat(c) => c.part_manifest_in(k, reader, &var.path),
+        }
+    }
+
+    /// The plan pass over part `k`'s manifest of `s`.
+    fn visit(&self, s: &mut VarState<'_>, k: usize, reader: &dyn Reader) {
+        let (offset, m) = match self.part_manifest(k, reader, s.var) {
+            Ok(Some(x)) => x,
+            Ok(None) => return,
+            Err(e) => {
+                s.scan.why = Some(e.to_string());
+                return;
+            }
+        };
+        let Some(part) = self.parts.get(k) else {
+            return;
+        };
+        let Some(source) = part.source else {
+            s.scan.why = Some(format!("{} is not among the sources", part.location));
+            return;
+        };
+        let head_only = |m: &ChunkManifest| ChunkManifest {
+            variable: m.variable.clone(),
+            dtype: m.dtype.clone(),
+            endian: m.endian,
+            grid: m.grid.clone(),
+            codecs: m.codecs.clone(),
+            chunks: Vec::new(),
+            fill_bytes: m.fill_bytes.clone(),
+        };
+        if s.scan.part0.is_none() {
+            s.scan.part0 = Some((source, head_only(&m)));
+            s.segment = Some(part.segment);
+        }
+        let (shift, extent) = match s.axis {
+            None => (0, None),
+            Some(axis) => {
+                if part.length == 0 {
+                    return;
+                }
+                let loc = &part.location;
+                let step = m.grid.chunk_shape.get(axis).copied().unwrap_or(1).max(1);
+                if let Some((fs, f)) = &s.scan.head {
+                    let first = self.sources.get(*fs).map_or("?", |x| x.location.as_str());
+                    if f.grid.chunk_shape != m.grid.chunk_shape {
+                        s.scan.why = Some(format!(
+                            "{first} has chunks of shape {:?} and {loc} {:?}",
+                            f.grid.chunk_shape, m.grid.chunk_shape
+                        ));
+                        return;
+                    }
+                    if f.dtype != m.dtype || f.endian != m.endian || f.codecs != m.codecs {
+                        s.scan.why = Some(format!(
+                            "{first} and {loc} store it with different types, byte orders or codecs"
+                        ));
+                        return;
+                    }
+                }
+                let dim = self.dim_of(s.var);
+                if offset % step != 0 {
+                    s.scan.why = Some(format!(
+                        "{loc} starts at index {offset} along '{dim}', inside a chunk of {step}"
+                    ));
+                    return;
+                }
+                // Every part but the segment's last non-empty one must hold
+                // whole chunks.
+                let later = self
+                    .parts
+                    .iter()
+                    .skip(k + 1)
+                    .any(|p| p.segment == part.segment && p.length > 0);
+                if part.length % step != 0 && later {
+                    s.scan.why = Some(format!(
+                        "{loc} holds {} steps along '{dim}', not a whole number of its chunks of {step}",
+                        part.length
+                    ));
+                    return;
+                }
+                (offset / step, Some(part.length.div_ceil(step)))
+            }
+        };
+        if s.scan.head.is_none() {
+            let chunk_shape: Vec<u64> = m.grid.chunk_shape.iter().map(|c| (*c).max(1)).collect();
+            s.scan.grid = s
+                .var
+                .shape
+                .iter()
+                .zip(&chunk_shape)
+                .map(|(n, c)| n.div_ceil(*c))
+                .collect();
+            s.scan.head = Some((source, head_only(&m)));
+        }
+        let strips = self.tiff
+            && s.scan
+                .head
+                .as_ref()
+                .is_some_and(|(_, h)| is_strips(&h.grid.chunk_shape, &s.var.shape));
+        let placed = place(&m, &s.scan.grid, s.axis, shift, extent);
+        s.scan.stored += placed.len() as u64;
+        for (_, j) in &placed {
+            let c = &m.chunks[*j];
+            let short = is_short_edge(strips, c, &s.scan.grid);
+            s.scan.any_short |= short;
+            if c.inline.is_none() {
+                let e = s.scan.masks.entry(c.filter_mask).or_default();
+                e.0 += 1;
+                e.1 += u64::from(short);
+            }
+        }
+        if matches!(self.input, Input::Single(_)) {
+            s.cached = Some(m);
+        }
+    }
+
+    /// Decide what `s` becomes from its scan: its `.zarray`, `.zattrs`,
+    /// grid and plan; refuse it (before any output) when it cannot be.
+    fn plan(&self, s: &mut VarState<'_>) -> Result<()> {
+        let var = s.var;
+        let fill_attr = var.attr("_FillValue");
+        if matches!(var.dtype, DType::String) {
+            let chunk_shape: Vec<u64> = var.shape.iter().map(|n| (*n).max(1)).collect();
+            let fill_value = fill_attr.and_then(|f| v2_fill_value(f, &var.dtype));
+            let fill_moved = fill_value.is_some();
+            s.meta = Some((
+                zarray(
+                    &var.shape,
+                    &chunk_shape,
+                    json!("|O"),
+                    fill_value.unwrap_or(Value::Null),
+                    Value::Null,
+                    json!([{"id": "vlen-utf8"}]),
+                ),
+                array_attributes(&var.attributes, &var.dims, fill_moved),
+            ));
+            s.grid = var.shape.iter().map(|n| u64::from(*n > 0)).collect();
+            s.plan = Some(Plan::Vlen);
+            return Ok(());
+        }
+        let scan = std::mem::take(&mut s.scan);
+        if let Some(why) = scan.why {
+            return self.plan_whole(s, why);
+        }
+        let Some((_, m)) = scan.head.or(scan.part0) else {
             return Err(self.fail(var, "no source holds it".into()));
         };
-        let m = &first.manifest;
         let dtype = v2_dtype(&m.dtype, m.endian).map_err(|why| {
             self.fail(var, format!("{why}; leave it out with --drop {}", var.path))
         })?;
@@ -293,19 +865,13 @@ impl Ctx<'_> {
             .shape
             .iter()
             .zip(&chunk_shape)
-            .map(|(s, c)| s.div_ceil(*c))
+            .map(|(n, c)| n.div_ceil(*c))
             .collect();
         let elem = m.dtype.size().unwrap_or(1);
         let chunk_elems: u64 = chunk_shape.iter().product();
         let chunk_bytes = chunk_elems.saturating_mul(elem as u64);
         let total_chunks: u64 = grid.iter().product();
-        let tiff = self.input.dataset().format.contains("tiff");
-        // Strips: chunks as wide as the image whose height does not divide it.
-        let strips = chunk_shape.len() >= 2 && {
-            let n = chunk_shape.len();
-            chunk_shape[n - 1] == var.shape[n - 1]
-                && !var.shape[n - 2].is_multiple_of(chunk_shape[n - 2])
-        };
+        let strips = self.tiff && is_strips(&chunk_shape, &var.shape);
 
         // Whole arrays smaller than the threshold become one inlined chunk.
         let raw_bytes = var.uncompressed_bytes().unwrap_or(u64::MAX);
@@ -313,105 +879,12 @@ impl Ctx<'_> {
             && raw_bytes < self.options.inline_threshold
             && whole_array_type(&var.dtype)
         {
-            return self.whole_array(var, path, fill_attr, "");
+            s.cached = None;
+            return self.plan_whole(s, String::new());
         }
 
         let fill_value = fill_attr.and_then(|f| v2_fill_value(f, &m.dtype));
         let fill_moved = fill_value.is_some();
-        let axis = self.axis(var);
-        let mut stored: Vec<Stored<'_>> =
-            Vec::with_capacity(pieces.iter().map(|p| p.manifest.chunks.len()).sum());
-        for p in &pieces {
-            'chunks: for c in &p.manifest.chunks {
-                // C-order flat number of the index shifted along the axis.
-                let mut flat = 0u64;
-                for (d, (i, n)) in c.index.iter().zip(&grid).enumerate() {
-                    let i = if Some(d) == axis { i + p.shift } else { *i };
-                    if i >= *n {
-                        continue 'chunks;
-                    }
-                    flat = flat * n + i;
-                }
-                stored.push(Stored {
-                    source: p.source,
-                    flat,
-                    chunk: c,
-                });
-            }
-        }
-        if !stored.windows(2).all(|w| w[0].flat < w[1].flat) {
-            stored.sort_by_key(|s| s.flat);
-            stored.dedup_by_key(|s| s.flat);
-        }
-
-        // Missing chunks read as the fill value; with no `_FillValue` Zarr
-        // gives zeros, so other fill bytes must be stored.
-        let fill_chunk: Option<Vec<u8>> = match &m.fill_bytes {
-            Some(f)
-                if !fill_moved
-                    && f.iter().any(|b| *b != 0)
-                    && (stored.len() as u64) < total_chunks =>
-            {
-                Some(f.repeat(usize::try_from(chunk_elems).unwrap_or(0)))
-            }
-            _ => None,
-        };
-
-        let ctxlabel = |s: &Stored<'_>| {
-            format!(
-                "{}: variable {}, chunk {:?} at bytes {}..{}",
-                self.sources
-                    .get(s.source)
-                    .map_or("?", |x| x.location.as_str()),
-                var.path,
-                s.chunk.index,
-                s.chunk.offset,
-                s.chunk.offset + s.chunk.length
-            )
-        };
-        let decode = |s: &Stored<'_>, raw: &[u8]| -> Result<Vec<u8>> {
-            let label = ctxlabel(s);
-            // A TIFF strip at the bottom edge holds only the rows left.
-            let elements: u64 = if tiff && strips {
-                s.chunk
-                    .index
-                    .iter()
-                    .zip(&chunk_shape)
-                    .zip(&var.shape)
-                    .map(|((i, c), n)| (*c).min(n.saturating_sub(i * c)))
-                    .product()
-            } else {
-                chunk_elems
-            };
-            let cctx = arco_codecs::ChunkContext {
-                label: &label,
-                dtype: &m.dtype,
-                endian: m.endian,
-                elements: usize::try_from(elements).unwrap_or(usize::MAX),
-            };
-            let out = arco_codecs::decode_chunk(raw, &m.codecs, s.chunk.filter_mask, &cctx)
-                .map_err(|e| {
-                    self.fail(var, format!("decoding a chunk to inline it failed: {e}"))
-                })?;
-            // TIFF strips: the last one holds only the rows left; the
-            // rows past the image edge are padded with zeros.
-            let mut out = out;
-            if tiff && (out.len() as u64) < chunk_bytes {
-                out = pad_planes(&out, &chunk_shape, elem, chunk_bytes);
-            }
-            if out.len() as u64 != chunk_bytes {
-                return Err(self.fail(
-                    var,
-                    format!(
-                        "{label} decodes to {} bytes, a full chunk has {chunk_bytes}",
-                        out.len()
-                    ),
-                ));
-            }
-            Ok(out)
-        };
-
-        let mut chunks: Vec<(u64, Reference)> = Vec::with_capacity(stored.len());
         let layout = dtype.as_str().map(|d| ChunkLayout {
             shape: &chunk_shape,
             dtype: d,
@@ -423,15 +896,9 @@ impl Ctx<'_> {
         // TIFF strips span the width; the last may be short, and Zarr
         // needs whole chunks: such chunks are decoded, padded, encoded again
         // and inlined, so the chain must have an encoder for every stage.
-        let short_edge = |c: &ChunkRef| -> bool {
-            tiff && strips
-                && c.index.len() >= 2
-                && c.index.get(c.index.len() - 2).copied()
-                    == grid.get(grid.len() - 2).map(|n| n.saturating_sub(1))
-        };
         let chain = match chain {
             Ok(chain)
-                if stored.iter().any(|s| short_edge(s.chunk))
+                if scan.any_short
                     && chain.iter().any(|c| {
                         c.encode(&[]).is_err()
                             && !matches!(c, Numcodec::Delta { .. } | Numcodec::FloatPred { .. })
@@ -448,47 +915,341 @@ impl Ctx<'_> {
             }
             other => other,
         };
-        let (declared, decoded_why) = match chain {
+        let stored = scan.stored;
+        let mode = match chain {
             Ok(chain) => {
-                let common = common_mask(&stored);
+                let common = common_mask(&scan.masks);
                 let declared: Vec<Numcodec> = chain
                     .into_iter()
                     .enumerate()
                     .filter(|(i, _)| *i >= 32 || common & (1u32 << i) == 0)
                     .map(|(_, c)| c)
                     .collect();
-                // Which chunks need reading: small ones (inlined as
-                // stored) and those that skipped other filters (decoded,
-                // encoded again).
-                let mut reads: Vec<usize> = Vec::new();
-                let mut odd = 0u64;
-                for (k, s) in stored.iter().enumerate() {
-                    if s.chunk.inline.is_some() {
-                        continue;
-                    }
-                    if s.chunk.filter_mask != common || short_edge(s.chunk) {
-                        odd += 1;
-                        reads.push(k);
-                    } else if s.chunk.length < self.options.inline_threshold {
-                        reads.push(k);
-                    }
-                }
+                // Chunks that skipped other filters, and short strips, are
+                // decoded and encoded again.
+                let odd: u64 = scan
+                    .masks
+                    .iter()
+                    .map(|(mask, (all, short))| if *mask == common { *short } else { *all })
+                    .sum();
                 self.check_limit(
                     var,
                     odd.saturating_mul(chunk_bytes),
                     "chunks that skipped a filter of the pipeline",
                 )?;
+                Mode::Refs {
+                    declared,
+                    common,
+                    odd,
+                }
+            }
+            Err((label, why)) => {
+                // Nothing to reference: decode every chunk and inline it raw.
+                let total = stored.saturating_mul(chunk_bytes);
+                if total > self.options.max_decoded_inline {
+                    return Err(self.fail(
+                        var,
+                        format!(
+                            "it uses filter {label}, which kerchunk references cannot express ({why}); its {stored} chunks hold {total} bytes decoded, more than --max-decoded-inline {} allows to inline; convert it with `arco convert` (or raise the limit)",
+                            self.options.max_decoded_inline
+                        ),
+                    ));
+                }
+                Mode::DecodeAll { label, why }
+            }
+        };
+        let declared: &[Numcodec] = match &mode {
+            Mode::Refs { declared, .. } => declared,
+            Mode::DecodeAll { .. } => &[],
+        };
+
+        // Missing chunks read as the fill value; with no `_FillValue` Zarr
+        // gives zeros, so other fill bytes must be stored.
+        let fill = match &m.fill_bytes {
+            Some(f) if !fill_moved && f.iter().any(|b| *b != 0) && stored < total_chunks => {
+                let raw = f.repeat(usize::try_from(chunk_elems).unwrap_or(0));
+                let enc: Arc<[u8]> = self.encode(var, declared, &raw)?.into();
+                let missing = total_chunks - stored;
+                self.check_limit(
+                    var,
+                    missing.saturating_mul(enc.len() as u64),
+                    "fill chunks (the variable has unwritten chunks, a non-zero fill value and no _FillValue attribute)",
+                )?;
+                Some((enc, missing))
+            }
+            _ => None,
+        };
+
+        let mut named = declared.to_vec();
+        for c in &mut named {
+            if let Numcodec::Grib { var: name, .. } = c {
+                name.clone_from(&var.name);
+            }
+        }
+        let (compressor, filters) = v2_codecs(&named);
+        s.meta = Some((
+            zarray(
+                &var.shape,
+                &chunk_shape,
+                dtype,
+                fill_value.unwrap_or(Value::Null),
+                compressor,
+                filters,
+            ),
+            array_attributes(&var.attributes, &var.dims, fill_moved),
+        ));
+        // Chunk numbers only grow from file to file when every axis before
+        // the concatenation axis has one chunk.
+        s.ordered = match s.axis {
+            None => true,
+            Some(a) => grid.iter().take(a).all(|n| *n <= 1),
+        };
+        s.grid = grid;
+        s.plan = Some(Plan::Chunked(Box::new(ChunkPlan {
+            m,
+            chunk_shape,
+            elem,
+            chunk_elems,
+            chunk_bytes,
+            strips,
+            mode,
+            fill,
+            stored,
+        })));
+        Ok(())
+    }
+
+    /// The error refusing a variable read whole (`why`: why it is).
+    fn refuse_whole(&self, var: &Variable, why: &str, what: String) -> Error {
+        if why.is_empty() {
+            self.fail(var, what)
+        } else {
+            self.fail(
+                var,
+                format!("its chunks cannot be referenced ({why}) and {what}; convert it with `arco convert`"),
+            )
+        }
+    }
+
+    /// Plan the whole array read, in little-endian order, as one inlined
+    /// chunk: for arrays under the inline threshold, and for files whose
+    /// chunks do not line up along the concatenation dimension (`why`).
+    fn plan_whole(&self, s: &mut VarState<'_>, why: String) -> Result<()> {
+        let var = s.var;
+        if !whole_array_type(&var.dtype) {
+            return Err(self.refuse_whole(
+                var,
+                &why,
+                format!("its type {} cannot be inlined whole", var.dtype),
+            ));
+        }
+        let bytes = var.uncompressed_bytes().unwrap_or(u64::MAX);
+        if !why.is_empty() && bytes > self.options.max_decoded_inline {
+            return Err(self.refuse_whole(
+                var,
+                &why,
+                format!(
+                    "inlining its {bytes} bytes decoded would pass --max-decoded-inline {}",
+                    self.options.max_decoded_inline
+                ),
+            ));
+        }
+        let dtype = v2_dtype(&var.dtype, Endian::Little)
+            .map_err(|what| self.refuse_whole(var, &why, what))?;
+        let chunk_shape: Vec<u64> = var.shape.iter().map(|n| (*n).max(1)).collect();
+        let fill_value = var
+            .attr("_FillValue")
+            .and_then(|f| v2_fill_value(f, &var.dtype));
+        let fill_moved = fill_value.is_some();
+        s.meta = Some((
+            zarray(
+                &var.shape,
+                &chunk_shape,
+                dtype,
+                fill_value.unwrap_or(Value::Null),
+                Value::Null,
+                Value::Null,
+            ),
+            array_attributes(&var.attributes, &var.dims, fill_moved),
+        ));
+        s.grid = var.shape.iter().map(|n| u64::from(*n > 0)).collect();
+        s.ordered = true;
+        s.plan = Some(Plan::Whole { why });
+        Ok(())
+    }
+
+    /// The one inlined chunk of a variable read whole (none for a
+    /// chunked variable or an empty one).
+    fn whole_chunk(&self, s: &VarState<'_>) -> Result<Option<Reference>> {
+        let var = s.var;
+        let buf = match &s.plan {
+            Some(Plan::Vlen) => {
+                let values = self
+                    .input
+                    .read(&var.path, &Selection::all(&var.shape))?
+                    .values;
+                let Values::Str(strings) = values else {
+                    return Err(self.fail(
+                        var,
+                        format!("read {} values, strings expected", values.type_name()),
+                    ));
+                };
+                let mut buf =
+                    Vec::with_capacity(4 + strings.iter().map(|s| s.len() + 4).sum::<usize>());
+                buf.extend_from_slice(&(strings.len() as u32).to_le_bytes());
+                for s in &strings {
+                    buf.extend_from_slice(&(s.len() as u32).to_le_bytes());
+                    buf.extend_from_slice(s.as_bytes());
+                }
+                self.check_limit(
+                    var,
+                    buf.len() as u64,
+                    "its variable-length strings (read and inlined whole)",
+                )?;
+                buf
+            }
+            Some(Plan::Whole { why }) => {
+                let values = self
+                    .input
+                    .read(&var.path, &Selection::all(&var.shape))?
+                    .values;
+                values_le_bytes(&values).ok_or_else(|| {
+                    self.refuse_whole(
+                        var,
+                        why,
+                        format!("its {} values cannot be inlined", values.type_name()),
+                    )
+                })?
+            }
+            _ => return Ok(None),
+        };
+        Ok((var.element_count() > 0).then(|| Reference::Inline(buf.into())))
+    }
+
+    /// Part `k`'s references of a chunked variable (`m`: that file's
+    /// manifest), sorted by chunk number, with the fill chunks of its
+    /// missing positions.
+    fn part_chunks(
+        &self,
+        s: &VarState<'_>,
+        k: usize,
+        offset: u64,
+        m: &ChunkManifest,
+    ) -> Result<PartOut> {
+        let var = s.var;
+        let (Some(Plan::Chunked(p)), Some(part)) = (&s.plan, self.parts.get(k)) else {
+            return Ok(PartOut {
+                chunks: Vec::new(),
+                decoded_bytes: 0,
+            });
+        };
+        let source = part.source.unwrap_or(0);
+        let (shift, extent) = match s.axis {
+            None => (0, None),
+            Some(axis) => {
+                let step = p.chunk_shape.get(axis).copied().unwrap_or(1).max(1);
+                (offset / step, Some(part.length.div_ceil(step)))
+            }
+        };
+        let grid = &s.grid;
+        let stored: Vec<Stored<'_>> = place(m, grid, s.axis, shift, extent)
+            .into_iter()
+            .map(|(flat, j)| Stored {
+                source,
+                flat,
+                chunk: &m.chunks[j],
+            })
+            .collect();
+        let hm = &p.m;
+        let chunk_shape = &p.chunk_shape;
+        let ctxlabel = |s: &Stored<'_>| {
+            format!(
+                "{}: variable {}, chunk {:?} at bytes {}..{}",
+                self.sources
+                    .get(s.source)
+                    .map_or("?", |x| x.location.as_str()),
+                var.path,
+                s.chunk.index,
+                s.chunk.offset,
+                s.chunk.offset + s.chunk.length
+            )
+        };
+        let decode = |s: &Stored<'_>, raw: &[u8]| -> Result<Vec<u8>> {
+            let label = ctxlabel(s);
+            // A TIFF strip at the bottom edge holds only the rows left.
+            let elements: u64 = if p.strips {
+                s.chunk
+                    .index
+                    .iter()
+                    .zip(chunk_shape)
+                    .zip(&var.shape)
+                    .map(|((i, c), n)| (*c).min(n.saturating_sub(i * c)))
+                    .product()
+            } else {
+                p.chunk_elems
+            };
+            let cctx = arco_codecs::ChunkContext {
+                label: &label,
+                dtype: &hm.dtype,
+                endian: hm.endian,
+                elements: usize::try_from(elements).unwrap_or(usize::MAX),
+            };
+            let out = arco_codecs::decode_chunk(raw, &hm.codecs, s.chunk.filter_mask, &cctx)
+                .map_err(|e| {
+                    self.fail(var, format!("decoding a chunk to inline it failed: {e}"))
+                })?;
+            // TIFF strips: the last one holds only the rows left; the
+            // rows past the image edge are padded with zeros.
+            let mut out = out;
+            if self.tiff && (out.len() as u64) < p.chunk_bytes {
+                out = pad_planes(&out, chunk_shape, p.elem, p.chunk_bytes);
+            }
+            if out.len() as u64 != p.chunk_bytes {
+                return Err(self.fail(
+                    var,
+                    format!(
+                        "{label} decodes to {} bytes, a full chunk has {}",
+                        out.len(),
+                        p.chunk_bytes
+                    ),
+                ));
+            }
+            Ok(out)
+        };
+        let short_edge = |c: &ChunkRef| is_short_edge(p.strips, c, grid);
+
+        let mut chunks: Vec<(u64, Reference)> = Vec::with_capacity(stored.len());
+        let mut decoded_bytes = 0u64;
+        match &p.mode {
+            Mode::Refs {
+                declared, common, ..
+            } => {
+                let common = *common;
+                // Which chunks need reading: small ones (inlined as
+                // stored) and those that skipped other filters (decoded,
+                // encoded again).
+                let mut reads: Vec<usize> = Vec::new();
+                for (k, s) in stored.iter().enumerate() {
+                    if s.chunk.inline.is_some() {
+                        continue;
+                    }
+                    if s.chunk.filter_mask != common
+                        || short_edge(s.chunk)
+                        || s.chunk.length < self.options.inline_threshold
+                    {
+                        reads.push(k);
+                    }
+                }
                 let bytes = self.read_stored(&stored, &reads)?;
                 let mut read_iter = reads.iter().zip(bytes);
                 let mut next = read_iter.next();
-                let mut decoded_total = 0u64;
                 for (k, s) in stored.iter().enumerate() {
                     let r = if let Some(b) = &s.chunk.inline {
                         if declared.is_empty() && s.chunk.filter_mask == common {
                             Reference::Inline(b.clone())
                         } else {
                             let raw = decode(s, b)?;
-                            Reference::Inline(self.encode(var, &declared, &raw)?.into())
+                            Reference::Inline(self.encode(var, declared, &raw)?.into())
                         }
                     } else if matches!(next, Some((i, _)) if *i == k) {
                         let Some((_, b)) = next.take() else {
@@ -497,8 +1258,8 @@ impl Ctx<'_> {
                         next = read_iter.next();
                         if s.chunk.filter_mask != common || short_edge(s.chunk) {
                             let raw = decode(s, &b)?;
-                            let enc = self.encode(var, &declared, &raw)?;
-                            decoded_total += enc.len() as u64;
+                            let enc = self.encode(var, declared, &raw)?;
+                            decoded_bytes += enc.len() as u64;
                             Reference::Inline(enc.into())
                         } else {
                             Reference::Inline(Arc::from(&b[..]))
@@ -512,28 +1273,8 @@ impl Ctx<'_> {
                     };
                     chunks.push((s.flat, r));
                 }
-                let why = (odd > 0).then(|| {
-                    if tiff {
-                        format!("{odd} strips at the image's bottom edge decoded, padded to whole chunks, encoded again and inlined ({decoded_total} bytes)")
-                    } else {
-                        format!("{odd} chunks skipped filters of the pipeline (HDF5 filter mask); decoded, encoded again and inlined ({decoded_total} bytes)")
-                    }
-                });
-                (declared, why)
             }
-            Err((label, why)) => {
-                // Nothing to reference: decode every chunk and inline it raw.
-                let total = (stored.len() as u64).saturating_mul(chunk_bytes);
-                if total > self.options.max_decoded_inline {
-                    return Err(self.fail(
-                        var,
-                        format!(
-                            "it uses filter {label}, which kerchunk references cannot express ({why}); its {} chunks hold {total} bytes decoded, more than --max-decoded-inline {} allows to inline; convert it with `arco convert` (or raise the limit)",
-                            stored.len(),
-                            self.options.max_decoded_inline
-                        ),
-                    ));
-                }
+            Mode::DecodeAll { label, why } => {
                 let reads: Vec<usize> = (0..stored.len())
                     .filter(|k| stored[*k].chunk.inline.is_none())
                     .collect();
@@ -557,66 +1298,14 @@ impl Ctx<'_> {
                     })?;
                     chunks.push((s.flat, Reference::Inline(raw.into())));
                 }
-                (
-                    Vec::new(),
-                    Some(format!(
-                        "filter {label} has no numcodecs equivalent ({why}); {} chunks decoded and inlined ({total} bytes)",
-                        stored.len()
-                    )),
-                )
-            }
-        };
-
-        let mut decoded_why = decoded_why;
-        if let Some(fill) = fill_chunk {
-            let enc: Arc<[u8]> = self.encode(var, &declared, &fill)?.into();
-            let missing = total_chunks - chunks.len() as u64;
-            self.check_limit(
-                var,
-                missing.saturating_mul(enc.len() as u64),
-                "fill chunks (the variable has unwritten chunks, a non-zero fill value and no _FillValue attribute)",
-            )?;
-            let mut filled = Vec::with_capacity(usize::try_from(total_chunks).unwrap_or(0));
-            let mut have = chunks.into_iter().peekable();
-            for flat in 0..total_chunks {
-                match have.peek() {
-                    Some((f, _)) if *f == flat => {
-                        if let Some(x) = have.next() {
-                            filled.push(x);
-                        }
-                    }
-                    _ => filled.push((flat, Reference::Inline(enc.clone()))),
-                }
-            }
-            chunks = filled;
-            let note = format!(
-                "{missing} unwritten chunks inlined with the fill value (no _FillValue attribute)"
-            );
-            decoded_why = Some(match decoded_why {
-                Some(w) => format!("{w}; {note}"),
-                None => note,
-            });
-        }
-
-        let mut declared = declared;
-        for c in &mut declared {
-            if let Numcodec::Grib { var: name, .. } = c {
-                name.clone_from(&var.name);
             }
         }
-        let (compressor, filters) = v2_codecs(&declared);
-        Ok(VarOut {
-            zarray: zarray(
-                &var.shape,
-                &chunk_shape,
-                dtype,
-                fill_value.unwrap_or(Value::Null),
-                compressor,
-                filters,
-            ),
-            zattrs: array_attributes(&var.attributes, &var.dims, fill_moved),
-            array: ArrayRefs { path, grid, chunks },
-            decoded: decoded_why,
+        if let Some((fill, _)) = &p.fill {
+            chunks = fill_missing(chunks, fill, grid, s.axis, shift, extent);
+        }
+        Ok(PartOut {
+            chunks,
+            decoded_bytes,
         })
     }
 
@@ -640,100 +1329,17 @@ impl Ctx<'_> {
 
     /// The axis of the concatenation dimension in `var`, if any.
     fn axis(&self, var: &Variable) -> Option<usize> {
-        let dim = self.input.concat_dim()?;
-        var.dims.iter().position(|d| d == dim)
+        match self.input {
+            Input::Single(_) => None,
+            Input::Concat(c) => c.axis_of(&var.path),
+        }
     }
 
-    /// Each file's manifest with its shift along the concatenation axis, or
-    /// why the files' chunks do not form one regular grid.
-    fn pieces(&self, var: &Variable) -> Result<Vec<Piece>, String> {
-        let manifest_err = |e: arco_formats::Error| e.to_string();
+    /// The dimension `var` is concatenated along (for messages).
+    fn dim_of(&self, var: &Variable) -> String {
         match self.input {
-            Input::Single(r) => Ok(vec![Piece {
-                source: 0,
-                shift: 0,
-                manifest: r.manifest(&var.path).map_err(manifest_err)?,
-            }]),
-            Input::Concat(c) => {
-                let parts = c.part_manifests(&var.path).map_err(manifest_err)?;
-                let axis = self.axis(var);
-                let lengths: HashMap<&str, u64> = c
-                    .parts()
-                    .iter()
-                    .map(|p| (p.location(), p.length()))
-                    .collect();
-                let mut out: Vec<Piece> = Vec::with_capacity(parts.len());
-                let n = parts.len();
-                for (k, (loc, offset, m)) in parts.into_iter().enumerate() {
-                    let source = *self
-                        .by_location
-                        .get(loc.as_str())
-                        .ok_or_else(|| format!("{loc} is not among the sources"))?;
-                    let Some(axis) = axis else {
-                        out.push(Piece {
-                            source,
-                            shift: 0,
-                            manifest: m,
-                        });
-                        continue;
-                    };
-                    let length = lengths.get(loc.as_str()).copied().unwrap_or(0);
-                    if length == 0 {
-                        continue;
-                    }
-                    let step = m.grid.chunk_shape.get(axis).copied().unwrap_or(1).max(1);
-                    if let Some(first) = out.first() {
-                        let f = &first.manifest;
-                        if f.grid.chunk_shape != m.grid.chunk_shape {
-                            return Err(format!(
-                                "{} has chunks of shape {:?} and {loc} {:?}",
-                                self.sources[first.source].location,
-                                f.grid.chunk_shape,
-                                m.grid.chunk_shape
-                            ));
-                        }
-                        if f.dtype != m.dtype || f.endian != m.endian || f.codecs != m.codecs {
-                            return Err(format!(
-                                "{} and {loc} store it with different types, byte orders or codecs",
-                                self.sources[first.source].location
-                            ));
-                        }
-                    }
-                    if offset % step != 0 {
-                        return Err(format!(
-                            "{loc} starts at index {offset} along '{}', inside a chunk of {step}",
-                            c.dim()
-                        ));
-                    }
-                    if k + 1 < n && length % step != 0 && parts_after_nonempty(c, k) {
-                        return Err(format!(
-                            "{loc} holds {length} steps along '{}', not a whole number of its chunks of {step}",
-                            c.dim()
-                        ));
-                    }
-                    out.push(Piece {
-                        source,
-                        shift: offset / step,
-                        manifest: m,
-                    });
-                }
-                if out.is_empty() {
-                    // Every part is empty along the axis: the first's manifest describes it.
-                    let (loc, _, m) = c
-                        .part_manifests(&var.path)
-                        .map_err(manifest_err)?
-                        .into_iter()
-                        .next()
-                        .ok_or_else(|| "no source".to_string())?;
-                    let source = self.by_location.get(loc.as_str()).copied().unwrap_or(0);
-                    out.push(Piece {
-                        source,
-                        shift: 0,
-                        manifest: m,
-                    });
-                }
-                Ok(out)
-            }
+            Input::Single(_) => String::new(),
+            Input::Concat(c) => c.dim_of(&var.path).unwrap_or(c.dim()).to_string(),
         }
     }
 
@@ -763,127 +1369,6 @@ impl Ctx<'_> {
             }
         }
         Ok(out.into_iter().flatten().collect())
-    }
-
-    /// Variable-length strings: read and inlined whole as numcodecs'
-    /// `vlen-utf8` (what kerchunk's `vlen_encode="embed"` writes).
-    fn vlen_strings(
-        &self,
-        var: &Variable,
-        path: String,
-        fill_attr: Option<&arco_core::AttrValue>,
-    ) -> Result<VarOut> {
-        let values = self
-            .input
-            .read(&var.path, &Selection::all(&var.shape))?
-            .values;
-        let Values::Str(strings) = values else {
-            return Err(self.fail(
-                var,
-                format!("read {} values, strings expected", values.type_name()),
-            ));
-        };
-        let mut buf = Vec::with_capacity(4 + strings.iter().map(|s| s.len() + 4).sum::<usize>());
-        buf.extend_from_slice(&(strings.len() as u32).to_le_bytes());
-        for s in &strings {
-            buf.extend_from_slice(&(s.len() as u32).to_le_bytes());
-            buf.extend_from_slice(s.as_bytes());
-        }
-        self.check_limit(
-            var,
-            buf.len() as u64,
-            "its variable-length strings (read and inlined whole)",
-        )?;
-        let chunk_shape: Vec<u64> = var.shape.iter().map(|s| (*s).max(1)).collect();
-        let grid: Vec<u64> = var.shape.iter().map(|s| u64::from(*s > 0)).collect();
-        let chunks = if var.element_count() > 0 {
-            vec![(0, Reference::Inline(buf.into()))]
-        } else {
-            Vec::new()
-        };
-        let fill_value = fill_attr.and_then(|f| v2_fill_value(f, &var.dtype));
-        let fill_moved = fill_value.is_some();
-        Ok(VarOut {
-            zarray: zarray(
-                &var.shape,
-                &chunk_shape,
-                json!("|O"),
-                fill_value.unwrap_or(Value::Null),
-                Value::Null,
-                json!([{"id": "vlen-utf8"}]),
-            ),
-            zattrs: array_attributes(&var.attributes, &var.dims, fill_moved),
-            array: ArrayRefs { path, grid, chunks },
-            decoded: Some("variable-length strings read and inlined (vlen-utf8)".into()),
-        })
-    }
-
-    /// The whole array read, in little-endian order, as one inlined chunk:
-    /// for arrays under the inline threshold, and for files whose chunks do
-    /// not line up along the concatenation dimension (`why`).
-    fn whole_array(
-        &self,
-        var: &Variable,
-        path: String,
-        fill_attr: Option<&arco_core::AttrValue>,
-        why: &str,
-    ) -> Result<VarOut> {
-        let refuse = |what: String| -> Error {
-            if why.is_empty() {
-                self.fail(var, what)
-            } else {
-                self.fail(
-                    var,
-                    format!("its chunks cannot be referenced ({why}) and {what}; convert it with `arco convert`"),
-                )
-            }
-        };
-        if !whole_array_type(&var.dtype) {
-            return Err(refuse(format!(
-                "its type {} cannot be inlined whole",
-                var.dtype
-            )));
-        }
-        let bytes = var.uncompressed_bytes().unwrap_or(u64::MAX);
-        if !why.is_empty() && bytes > self.options.max_decoded_inline {
-            return Err(refuse(format!(
-                "inlining its {bytes} bytes decoded would pass --max-decoded-inline {}",
-                self.options.max_decoded_inline
-            )));
-        }
-        let values = self
-            .input
-            .read(&var.path, &Selection::all(&var.shape))?
-            .values;
-        let raw = values_le_bytes(&values).ok_or_else(|| {
-            refuse(format!(
-                "its {} values cannot be inlined",
-                values.type_name()
-            ))
-        })?;
-        let dtype = v2_dtype(&var.dtype, Endian::Little).map_err(&refuse)?;
-        let chunk_shape: Vec<u64> = var.shape.iter().map(|s| (*s).max(1)).collect();
-        let grid: Vec<u64> = var.shape.iter().map(|s| u64::from(*s > 0)).collect();
-        let chunks = if var.element_count() > 0 {
-            vec![(0, Reference::Inline(raw.into()))]
-        } else {
-            Vec::new()
-        };
-        let fill_value = fill_attr.and_then(|f| v2_fill_value(f, &var.dtype));
-        let fill_moved = fill_value.is_some();
-        Ok(VarOut {
-            zarray: zarray(
-                &var.shape,
-                &chunk_shape,
-                dtype,
-                fill_value.unwrap_or(Value::Null),
-                Value::Null,
-                Value::Null,
-            ),
-            zattrs: array_attributes(&var.attributes, &var.dims, fill_moved),
-            array: ArrayRefs { path, grid, chunks },
-            decoded: (!why.is_empty()).then(|| format!("read whole and inlined: {why}")),
-        })
     }
 }
 
@@ -919,23 +1404,13 @@ fn pad_planes(short: &[u8], chunk_shape: &[u64], elem: usize, chunk_bytes: u64) 
     out
 }
 
-/// True when some part after `k` holds steps along the axis.
-fn parts_after_nonempty(c: &arco_formats::concat::ConcatReader, k: usize) -> bool {
-    c.parts().iter().skip(k + 1).any(|p| p.length() > 0)
-}
-
-/// The filter mask most chunks share (the smallest of the most common).
-fn common_mask(stored: &[Stored<'_>]) -> u32 {
-    let mut counts: BTreeMap<u32, usize> = BTreeMap::new();
-    for s in stored {
-        if s.chunk.inline.is_none() {
-            *counts.entry(s.chunk.filter_mask).or_default() += 1;
-        }
-    }
-    let mut best = (0u32, 0usize);
-    for (mask, n) in counts {
-        if n > best.1 {
-            best = (mask, n);
+/// The filter mask most chunks share (the smallest of the most common),
+/// from the counts of chunks by mask (first of each pair).
+fn common_mask(masks: &BTreeMap<u32, (u64, u64)>) -> u32 {
+    let mut best = (0u32, 0u64);
+    for (mask, (n, _)) in masks {
+        if *n > best.1 {
+            best = (*mask, *n);
         }
     }
     best.0
@@ -1029,6 +1504,52 @@ mod tests {
         let short = [1, 2, 3, 4];
         let padded = pad_planes(&short, &[2, 3, 2], 1, 12);
         assert_eq!(padded, vec![1, 2, 0, 0, 0, 0, 3, 4, 0, 0, 0, 0]);
+    }
+
+    #[test]
+    fn missing_positions_of_a_part_are_filled_within_its_slab_only() {
+        let fill: Arc<[u8]> = vec![9].into();
+        let have = |f: u64| (f, Reference::Inline(vec![0].into()));
+        // Grid 3 × 4, concatenated along axis 1; this part holds columns 1..3.
+        let out = fill_missing(vec![have(2), have(10)], &fill, &[3, 4], Some(1), 1, Some(2));
+        let flats: Vec<u64> = out.iter().map(|(f, _)| *f).collect();
+        assert_eq!(flats, [1, 2, 5, 6, 9, 10]);
+        assert_eq!(out[0].1, Reference::Inline(fill.clone()));
+        assert_eq!(out[1].1, Reference::Inline(vec![0].into()));
+        // No axis: the whole grid; a scalar has its one chunk.
+        assert_eq!(fill_missing(vec![], &fill, &[2], None, 0, None).len(), 2);
+        assert_eq!(fill_missing(vec![], &fill, &[], None, 0, None).len(), 1);
+    }
+
+    #[test]
+    fn chunks_are_placed_by_their_shifted_index_inside_their_part() {
+        use arco_core::ChunkGrid;
+        let chunk = |i: u64, j: u64| ChunkRef {
+            index: vec![i, j],
+            offset: 0,
+            length: 1,
+            filter_mask: 0,
+            inline: None,
+        };
+        let m = ChunkManifest {
+            variable: "v".into(),
+            dtype: DType::U8,
+            endian: Endian::Little,
+            grid: ChunkGrid::new(vec![2, 2], vec![1, 1]).unwrap(),
+            codecs: vec![],
+            // Out of order, one repeated, one past the part's extent.
+            chunks: vec![
+                chunk(1, 0),
+                chunk(0, 1),
+                chunk(0, 0),
+                chunk(0, 1),
+                chunk(2, 0),
+            ],
+            fill_bytes: None,
+        };
+        // Combined grid 6 × 2 along axis 0; this part starts at row 3, 2 rows.
+        let placed = place(&m, &[6, 2], Some(0), 3, Some(2));
+        assert_eq!(placed, vec![(6, 2), (7, 1), (8, 0)]);
     }
 
     #[test]

@@ -14,6 +14,19 @@
 //! [`json::write`] writes kerchunk JSON (version 1) and
 //! [`parquet::write`] the Parquet layout of fsspec's `LazyReferenceMapper`.
 //!
+//! [`build_into`] streams instead: it hands the metadata ([`Header`]) and
+//! then each reference, file by file, to a [`Sink`] — the writers
+//! [`json::JsonWriter`] and [`parquet::ParquetWriter`] write them as they
+//! come, so memory is that of one file's metadata whatever the number of
+//! files ([`build`] is the same code with the collecting sink [`Collect`]).
+//!
+//! To write many files without holding every reference, [`build_into`]
+//! hands the references to a [`Sink`] as they are made (metadata first,
+//! then the chunks file by file): [`json::JsonWriter`] and
+//! [`parquet::ParquetWriter`] write them out as they come, so memory is
+//! that of one file's metadata whatever the number of files ([`build`] is
+//! the same code with the collecting sink [`Collect`]; see [`stream`]).
+//!
 //! What references cannot express is inlined, never skipped in silence:
 //! chunks smaller than [`Options::inline_threshold`] are inlined as stored;
 //! chunks behind a filter numcodecs has no codec for (HDF5's lz4 framing,
@@ -44,9 +57,11 @@ pub mod json;
 pub mod meta;
 pub mod parquet;
 pub mod refs;
+pub mod stream;
 
-pub use build::build;
+pub use build::{build, build_into};
 pub use refs::{ArrayRefs, Reference, References, SourceUrl};
+pub use stream::{ArrayHeader, Collect, Header, Sink};
 
 use arco_core::{Dataset, NdArray, Selection};
 use arco_formats::concat::ConcatReader;

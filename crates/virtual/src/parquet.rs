@@ -21,14 +21,15 @@
 
 use crate::atomic::{check_dest, discard, io_err, publish, temp_sibling};
 use crate::refs::{Reference, References};
+use crate::stream::{replay, Header, Sink};
 use crate::{Error, Result};
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::data_type::{ByteArray, ByteArrayType, Int64Type};
 use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterVersion};
 use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::parser::parse_message_type;
-use parquet::schema::types::ColumnPath;
-use std::path::Path;
+use parquet::schema::types::{ColumnPath, Type};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// The schema of every reference file.
@@ -39,7 +40,7 @@ const SCHEMA: &str = "message schema {
   OPTIONAL BYTE_ARRAY raw;
 }";
 
-/// What [`write`] wrote.
+/// What [`write()`] and [`ParquetWriter::finish`] wrote.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ParquetStats {
     /// Parquet files written.
@@ -57,8 +58,11 @@ fn perr(path: &Path, e: parquet::errors::ParquetError) -> Error {
 
 /// The `.zmetadata` document.
 pub fn zmetadata(refs: &References, record_size: u64) -> serde_json::Value {
-    let metadata: serde_json::Map<String, serde_json::Value> = refs
-        .metadata
+    zmetadata_of(&refs.metadata, record_size)
+}
+
+fn zmetadata_of(metadata: &[(String, serde_json::Value)], record_size: u64) -> serde_json::Value {
+    let metadata: serde_json::Map<String, serde_json::Value> = metadata
         .iter()
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
@@ -77,77 +81,237 @@ pub fn write(
     record_size: u64,
     overwrite: bool,
 ) -> Result<ParquetStats> {
-    if record_size == 0 {
-        return Err(Error::Output {
-            path: dest.display().to_string(),
-            message: "--record-size must be at least 1".into(),
-        });
-    }
-    check_dest(dest, overwrite)?;
-    let tmp = temp_sibling(dest, "tmp");
-    let result = write_into(refs, &tmp, record_size).and_then(|stats| {
-        publish(&tmp, dest)?;
-        Ok(stats)
-    });
-    if result.is_err() {
-        discard(&tmp);
-    }
-    result
+    let mut w = ParquetWriter::create(dest, record_size, overwrite)?;
+    replay(refs, &mut w)?;
+    w.finish()
 }
 
-fn write_into(refs: &References, dir: &Path, record_size: u64) -> Result<ParquetStats> {
-    std::fs::create_dir(dir).map_err(|e| io_err(dir, "creating the folder", e))?;
-    let mut stats = ParquetStats::default();
-    let props = Arc::new(
-        WriterProperties::builder()
-            .set_writer_version(WriterVersion::PARQUET_1_0)
-            .set_compression(Compression::ZSTD(ZstdLevel::default()))
-            .set_statistics_enabled(EnabledStatistics::None)
-            .set_dictionary_enabled(false)
-            .set_column_dictionary_enabled(ColumnPath::from("path"), true)
-            // fastparquet reads int64 columns as float64 unless statistics
-            // say they hold no nulls.
-            .set_column_statistics_enabled(ColumnPath::from("offset"), EnabledStatistics::Chunk)
-            .set_column_statistics_enabled(ColumnPath::from("size"), EnabledStatistics::Chunk)
-            .build(),
-    );
-    let schema = Arc::new(parse_message_type(SCHEMA).map_err(|e| perr(dir, e))?);
-    for a in &refs.arrays {
-        let total = a.chunk_count();
-        if total == 0 {
-            continue;
+/// One array being written.
+struct ArrayOut {
+    folder: PathBuf,
+    /// Chunk positions in the grid.
+    total: u64,
+    /// Chunks come in increasing chunk number: each file is written as
+    /// soon as a chunk past it comes. Otherwise all are held to the end.
+    ordered: bool,
+    /// The next file to write (`refs.{record}.parq`).
+    record: u64,
+    /// Chunks not written yet: of file `record` (ordered), or all.
+    rows: Vec<(u64, Reference)>,
+}
+
+/// kerchunk Parquet written as the references stream in: each array's
+/// `refs.N.parq` is written as soon as a chunk past its last row comes
+/// (for arrays whose chunks come in order, so at most `record_size` rows
+/// per array are held; the others are held whole and written at
+/// [`ParquetWriter::finish`]). Built in a temporary sibling folder,
+/// renamed into place by `finish`; dropped unfinished (a failed build), it
+/// removes the folder and leaves the destination as it was.
+pub struct ParquetWriter {
+    dest: PathBuf,
+    tmp: PathBuf,
+    record_size: u64,
+    props: Arc<WriterProperties>,
+    schema: Arc<Type>,
+    urls: Vec<ByteArray>,
+    arrays: Vec<ArrayOut>,
+    stats: ParquetStats,
+    begun: bool,
+    finished: bool,
+}
+
+impl ParquetWriter {
+    /// Start writing the folder `dest` with `record_size` references per
+    /// file (refused when it exists, unless `overwrite`).
+    pub fn create(dest: &Path, record_size: u64, overwrite: bool) -> Result<Self> {
+        if record_size == 0 {
+            return Err(Error::Output {
+                path: dest.display().to_string(),
+                message: "--record-size must be at least 1".into(),
+            });
         }
-        let folder = dir.join(&a.path);
-        std::fs::create_dir_all(&folder).map_err(|e| io_err(&folder, "creating the folder", e))?;
-        let mut rest = a.chunks.as_slice();
-        let records = total.div_ceil(record_size);
-        for record in 0..records {
-            let start = record * record_size;
-            let end = (start + record_size).min(total);
+        check_dest(dest, overwrite)?;
+        let props = Arc::new(
+            WriterProperties::builder()
+                .set_writer_version(WriterVersion::PARQUET_1_0)
+                .set_compression(Compression::ZSTD(ZstdLevel::default()))
+                .set_statistics_enabled(EnabledStatistics::None)
+                .set_dictionary_enabled(false)
+                .set_column_dictionary_enabled(ColumnPath::from("path"), true)
+                // fastparquet reads int64 columns as float64 unless statistics
+                // say they hold no nulls.
+                .set_column_statistics_enabled(ColumnPath::from("offset"), EnabledStatistics::Chunk)
+                .set_column_statistics_enabled(ColumnPath::from("size"), EnabledStatistics::Chunk)
+                .build(),
+        );
+        let schema = Arc::new(parse_message_type(SCHEMA).map_err(|e| perr(dest, e))?);
+        let tmp = temp_sibling(dest, "tmp");
+        std::fs::create_dir(&tmp).map_err(|e| io_err(&tmp, "creating the folder", e))?;
+        Ok(ParquetWriter {
+            dest: dest.to_path_buf(),
+            tmp,
+            record_size,
+            props,
+            schema,
+            urls: Vec::new(),
+            arrays: Vec::new(),
+            stats: ParquetStats::default(),
+            begun: false,
+            finished: false,
+        })
+    }
+
+    /// Write the rest of every array's files and move the folder into
+    /// place (`.zmetadata` was written at [`Sink::begin`]).
+    pub fn finish(mut self) -> Result<ParquetStats> {
+        let result = self.finish_inner();
+        if result.is_err() {
+            discard(&self.tmp);
+        }
+        self.finished = true;
+        result
+    }
+
+    fn finish_inner(&mut self) -> Result<ParquetStats> {
+        if !self.begun {
+            return Err(Error::Output {
+                path: self.dest.display().to_string(),
+                message: "no references were given (begin was never called)".into(),
+            });
+        }
+        for i in 0..self.arrays.len() {
+            let a = &mut self.arrays[i];
+            if !a.ordered {
+                a.rows.sort_by_key(|(flat, _)| *flat);
+            }
+            let records = a.total.div_ceil(self.record_size);
+            self.flush_until(i, records)?;
+        }
+        publish(&self.tmp, &self.dest)?;
+        Ok(self.stats)
+    }
+
+    /// Write array `i`'s files up to (not including) `refs.{until}.parq`,
+    /// from the rows held (sorted).
+    fn flush_until(&mut self, i: usize, until: u64) -> Result<()> {
+        let record_size = self.record_size;
+        let Some(a) = self.arrays.get_mut(i) else {
+            return Ok(());
+        };
+        let mut rows = std::mem::take(&mut a.rows);
+        let mut rest: &[(u64, Reference)] = &rows;
+        while a.record < until {
+            let start = a.record * record_size;
+            let end = (start + record_size).min(a.total);
             let split = rest.partition_point(|(f, _)| *f < end);
             let (these, after) = rest.split_at(split);
             rest = after;
-            let file = folder.join(format!("refs.{record}.parq"));
-            stats.bytes += write_file(refs, &file, start, end, these, &schema, &props)?;
-            stats.files += 1;
+            let file = a.folder.join(format!("refs.{}.parq", a.record));
+            self.stats.bytes += write_file(
+                &self.urls,
+                &file,
+                start,
+                end,
+                these,
+                &self.schema,
+                &self.props,
+            )?;
+            self.stats.files += 1;
+            a.record += 1;
+        }
+        let kept = rows.len() - rest.len();
+        rows.drain(..kept);
+        a.rows = rows;
+        Ok(())
+    }
+
+    fn not_in_order(&self, path: &str, flat: u64, why: &str) -> Error {
+        Error::Output {
+            path: self.dest.display().to_string(),
+            message: format!(
+                "chunk number {flat} of {path} came {why}; the references were not streamed in order (a bug in arco: please report it)"
+            ),
         }
     }
-    let meta = zmetadata(refs, record_size).to_string();
-    let path = dir.join(".zmetadata");
-    std::fs::write(&path, &meta).map_err(|e| io_err(&path, "writing", e))?;
-    stats.bytes += meta.len() as u64;
-    Ok(stats)
+}
+
+impl Sink for ParquetWriter {
+    fn begin(&mut self, header: &Header) -> Result<()> {
+        self.urls = header
+            .sources
+            .iter()
+            .map(|s| ByteArray::from(s.url.as_str()))
+            .collect();
+        self.arrays = Vec::with_capacity(header.arrays.len());
+        for a in &header.arrays {
+            let folder = self.tmp.join(&a.path);
+            let total = a.chunk_count();
+            if total > 0 {
+                std::fs::create_dir_all(&folder)
+                    .map_err(|e| io_err(&folder, "creating the folder", e))?;
+            }
+            self.arrays.push(ArrayOut {
+                folder,
+                total,
+                ordered: a.ordered,
+                record: 0,
+                rows: Vec::new(),
+            });
+        }
+        let meta = zmetadata_of(&header.metadata, self.record_size).to_string();
+        let path = self.tmp.join(".zmetadata");
+        std::fs::write(&path, &meta).map_err(|e| io_err(&path, "writing", e))?;
+        self.stats.bytes += meta.len() as u64;
+        self.begun = true;
+        Ok(())
+    }
+
+    fn chunk(&mut self, array: usize, flat: u64, reference: Reference) -> Result<()> {
+        let record_size = self.record_size;
+        let Some(a) = self.arrays.get(array) else {
+            return Err(Error::Output {
+                path: self.dest.display().to_string(),
+                message: format!("chunk of array number {array}, which the header does not have"),
+            });
+        };
+        if flat >= a.total {
+            let path = a.folder.display().to_string();
+            return Err(self.not_in_order(&path, flat, "past the end of its grid"));
+        }
+        if a.ordered {
+            let record = flat / record_size;
+            if record < a.record || a.rows.last().is_some_and(|(f, _)| *f >= flat) {
+                let path = a.folder.display().to_string();
+                return Err(self.not_in_order(&path, flat, "after a later one"));
+            }
+            if record > a.record {
+                self.flush_until(array, record)?;
+            }
+        }
+        if let Some(a) = self.arrays.get_mut(array) {
+            a.rows.push((flat, reference));
+        }
+        Ok(())
+    }
+}
+
+impl Drop for ParquetWriter {
+    fn drop(&mut self) {
+        if !self.finished {
+            discard(&self.tmp);
+        }
+    }
 }
 
 /// One reference file: rows `start..end` of an array, `chunks` those of
 /// its chunks in that range (sorted).
 fn write_file(
-    refs: &References,
+    urls: &[ByteArray],
     file: &Path,
     start: u64,
     end: u64,
     chunks: &[(u64, Reference)],
-    schema: &Arc<parquet::schema::types::Type>,
+    schema: &Arc<Type>,
     props: &Arc<WriterProperties>,
 ) -> Result<u64> {
     let rows = usize::try_from(end - start).unwrap_or(0);
@@ -157,11 +321,6 @@ fn write_file(
     let mut sizes: Vec<i64> = vec![0; rows];
     let mut raw_vals: Vec<ByteArray> = Vec::new();
     let mut raw_def: Vec<i16> = vec![0; rows];
-    let urls: Vec<ByteArray> = refs
-        .sources
-        .iter()
-        .map(|s| ByteArray::from(s.url.as_str()))
-        .collect();
     for (flat, r) in chunks {
         let row = usize::try_from(flat - start).unwrap_or(usize::MAX);
         if row >= rows {
@@ -358,6 +517,64 @@ mod tests {
             rows(&dest.join("g/v/refs.1.parq")),
             vec![(None, 0, 0, None)]
         );
+    }
+
+    #[test]
+    fn chunks_streamed_out_of_order_make_the_files_of_the_sorted_set() {
+        use crate::stream::{ArrayHeader, Sink};
+        let range = |o| Reference::Range {
+            source: 0,
+            offset: o,
+            length: 10,
+        };
+        let sorted = refs(
+            vec![
+                (0, range(100)),
+                (2, range(200)),
+                (3, range(300)),
+                (4, range(400)),
+            ],
+            vec![5],
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a");
+        write(&sorted, &a, 2, false).unwrap();
+        // The same chunks streamed backwards into an array declared unordered,
+        // interleaved with an ordered one.
+        let b = dir.path().join("b");
+        let mut w = ParquetWriter::create(&b, 2, false).unwrap();
+        let mut header = crate::stream::header_of(&sorted);
+        header.arrays[0].ordered = false;
+        header.arrays.push(ArrayHeader {
+            path: "w".into(),
+            grid: vec![3],
+            ordered: true,
+        });
+        w.begin(&header).unwrap();
+        for (flat, r) in sorted.arrays[0].chunks.iter().rev() {
+            w.chunk(0, *flat, r.clone()).unwrap();
+            if *flat == 3 {
+                w.chunk(1, 0, range(7)).unwrap();
+                w.chunk(1, 2, range(9)).unwrap();
+                // An ordered array's files are written once a later chunk comes.
+                assert!(b.parent().unwrap().read_dir().unwrap().any(|e| {
+                    let p = e.unwrap().path();
+                    p.join("w/refs.0.parq").is_file()
+                }));
+            }
+        }
+        // Out of order in an ordered array is refused.
+        assert!(w.chunk(1, 1, range(8)).is_err());
+        w.finish().unwrap();
+        for k in 0..3 {
+            let f = format!("g/v/refs.{k}.parq");
+            assert_eq!(rows(&a.join(&f)), rows(&b.join(&f)), "{f}");
+        }
+        assert_eq!(
+            rows(&b.join("w/refs.1.parq")),
+            vec![(Some("/data/x.nc".into()), 9, 10, None)]
+        );
+        assert_eq!(rows(&b.join("w/refs.0.parq"))[1], (None, 0, 0, None));
     }
 
     #[test]

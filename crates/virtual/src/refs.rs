@@ -89,42 +89,52 @@ impl<'a> KeyCursor<'a> {
         }
     }
 
-    /// Move to flat chunk number `flat` (at or after the current one).
+    /// Move to flat chunk number `flat` (cheapest when it is the next one).
     pub fn seek(&mut self, flat: u64) {
-        if flat == self.flat {
-            return;
-        }
-        if flat == self.flat + 1 {
-            for d in (0..self.index.len()).rev() {
-                self.index[d] += 1;
-                if self.index[d] < self.grid[d] || d == 0 {
-                    break;
-                }
-                self.index[d] = 0;
-            }
-        } else {
-            let mut rest = flat;
-            for d in (0..self.index.len()).rev() {
-                let n = self.grid[d].max(1);
-                self.index[d] = rest % n;
-                rest /= n;
-            }
-        }
+        seek_index(self.grid, &mut self.index, self.flat, flat);
         self.flat = flat;
     }
 
     /// Append the chunk key of the current position, like `0.3.1`, to `out`.
     pub fn write_chunk_id(&self, out: &mut String) {
-        if self.index.is_empty() {
-            out.push('0');
-            return;
-        }
-        for (i, x) in self.index.iter().enumerate() {
-            if i > 0 {
-                out.push('.');
+        write_index(&self.index, out);
+    }
+}
+
+/// Move the chunk index `index` on `grid` from flat number `from` to `to`.
+pub(crate) fn seek_index(grid: &[u64], index: &mut [u64], from: u64, to: u64) {
+    if to == from {
+        return;
+    }
+    if to == from + 1 {
+        for d in (0..index.len()).rev() {
+            index[d] += 1;
+            if index[d] < grid[d] || d == 0 {
+                break;
             }
-            push_decimal(out, *x);
+            index[d] = 0;
         }
+    } else {
+        let mut rest = to;
+        for d in (0..index.len()).rev() {
+            let n = grid[d].max(1);
+            index[d] = rest % n;
+            rest /= n;
+        }
+    }
+}
+
+/// Append the chunk id of `index`, like `0.3.1` (`0` for a scalar).
+pub(crate) fn write_index(index: &[u64], out: &mut String) {
+    if index.is_empty() {
+        out.push('0');
+        return;
+    }
+    for (i, x) in index.iter().enumerate() {
+        if i > 0 {
+            out.push('.');
+        }
+        push_decimal(out, *x);
     }
 }
 

@@ -226,6 +226,13 @@ impl ZarrStore {
     /// Open an existing hierarchy (v2 or v3, detected).
     pub fn open(location: &str, options: &OpenOptions) -> Result<Self> {
         let storage = store::storage_for(location, options, false)?;
+        Self::from_storage(location, storage)
+    }
+
+    /// Open an existing hierarchy (v2 or v3, detected) held by a zarrs store
+    /// that another crate provides (an Icechunk session, for one); `location`
+    /// names it in errors.
+    pub fn from_storage(location: &str, storage: ReadableWritableListableStorage) -> Result<Self> {
         let mut this = ZarrStore {
             location: location.to_string(),
             format: ZarrFormat::V3,

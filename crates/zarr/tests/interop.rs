@@ -17,27 +17,7 @@ fn repo() -> PathBuf {
 
 /// The venv's python with zarr and xarray, or `None` (after saying so).
 fn python() -> Option<PathBuf> {
-    let venv = std::env::var_os("ARCO_PEERS_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo().join(".peers-venv"));
-    let py = venv.join("bin").join("python");
-    let ok = py.exists()
-        && Command::new(&py)
-            .args(["-c", "import zarr, xarray, numcodecs"])
-            .status()
-            .is_ok_and(|s| s.success());
-    if ok {
-        return Some(py);
-    }
-    let msg = format!(
-        "python with zarr and xarray not found at {} (run scripts/setup-peers.sh)",
-        py.display()
-    );
-    if std::env::var("ARCO_REQUIRE_PEERS").as_deref() == Ok("1") {
-        panic!("{msg} and ARCO_REQUIRE_PEERS=1");
-    }
-    eprintln!("skipped: {msg}");
-    None
+    arco_testkit::peers_python(&["zarr", "xarray", "numcodecs"])
 }
 
 fn run_python(py: &Path, script: &str, args: &[&str]) -> String {

@@ -236,29 +236,7 @@ pub fn range(start: f64, step: f64, n: usize) -> Vec<f64> {
 /// The peers' Python, or `None` (after saying so) when the venv is missing,
 /// unless `ARCO_REQUIRE_PEERS=1`.
 pub fn python() -> Option<PathBuf> {
-    let venv = std::env::var_os("ARCO_PEERS_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.peers-venv"));
-    let py = venv.join("bin").join("python");
-    let ok = py.exists()
-        && std::process::Command::new(&py)
-            .args(["-c", "import pystac, xarray"])
-            .output()
-            .is_ok_and(|o| o.status.success());
-    if ok {
-        return Some(py);
-    }
-    if std::env::var("ARCO_REQUIRE_PEERS").as_deref() == Ok("1") {
-        panic!(
-            "pystac/xarray not found in {} and ARCO_REQUIRE_PEERS=1: run scripts/setup-peers.sh",
-            venv.display()
-        );
-    }
-    eprintln!(
-        "skipped: pystac/xarray not found in {} (run scripts/setup-peers.sh)",
-        venv.display()
-    );
-    None
+    arco_testkit::peers_python(&["pystac", "xarray"])
 }
 
 /// Run a Python script with arguments; its stdout parsed as JSON.

@@ -171,8 +171,8 @@ fn crs_of_epsg_user_defined_and_missing_georeferencing() {
         })
     };
     let w = wkt("lzw_strips_i16.tif").unwrap();
-    assert!(w.starts_with("PROJCS[\"WGS 84 / Pseudo-Mercator\""), "{w}");
-    assert!(w.ends_with("AUTHORITY[\"EPSG\",\"3857\"]]"), "{w}");
+    assert!(w.starts_with("PROJCRS[\"WGS 84 / Pseudo-Mercator\""), "{w}");
+    assert!(w.ends_with("ID[\"EPSG\",3857]]"), "{w}");
     let w = wkt("user_lcc_u8.tif").unwrap();
     assert!(
         w.contains("PROJECTION[\"Lambert_Conformal_Conic_2SP\"]"),

@@ -18,8 +18,9 @@ fn epsg_of(file: &arco_geotiff::TiffFile) -> String {
         .and_then(AttrValue::as_str)
         .unwrap()
         .to_string();
-    let tail = wkt.rsplit("AUTHORITY[\"EPSG\",\"").next().unwrap();
-    tail.trim_end_matches("\"]]").to_string()
+    // The code of the whole CRS: the last ID of the WKT2.
+    let tail = wkt.rsplit("ID[\"EPSG\",").next().unwrap();
+    tail.trim_end_matches("]]").to_string()
 }
 
 #[test]

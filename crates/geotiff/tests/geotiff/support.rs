@@ -1,57 +1,16 @@
-//! Test support: an in-memory byte source that logs its reads, a small TIFF
+//! Test support: the shared helpers of arco-testkit, a small TIFF
 //! writer, and a reader that decodes every chunk of a manifest through
 //! arco-codecs (the read engine lives in arco-formats, above this crate).
 
 use arco_codecs::{decode_chunk, ChunkContext};
 use arco_core::{ChunkManifest, Endian};
 use arco_geotiff::TiffFile;
-use arco_storage::{ByteSource, DynSource};
-use bytes::Bytes;
+use arco_storage::DynSource;
+use arco_testkit::repo_path;
 use std::ops::Range;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-/// Bytes in memory; every read is recorded.
-#[derive(Debug)]
-pub struct MemSource {
-    location: String,
-    bytes: Bytes,
-    reads: Mutex<Vec<Range<u64>>>,
-}
-
-impl MemSource {
-    pub fn new(location: &str, bytes: impl Into<Bytes>) -> Arc<Self> {
-        Arc::new(MemSource {
-            location: location.to_string(),
-            bytes: bytes.into(),
-            reads: Mutex::new(Vec::new()),
-        })
-    }
-
-    pub fn reads(&self) -> Vec<Range<u64>> {
-        self.reads.lock().unwrap().clone()
-    }
-}
-
-impl ByteSource for MemSource {
-    fn location(&self) -> &str {
-        &self.location
-    }
-    fn len(&self) -> u64 {
-        self.bytes.len() as u64
-    }
-    fn read_range(&self, range: Range<u64>) -> arco_storage::Result<Bytes> {
-        if range.start > range.end || range.end > self.len() {
-            return Err(arco_storage::Error::OutOfRange {
-                location: self.location.clone(),
-                start: range.start,
-                end: range.end,
-                size: self.len(),
-            });
-        }
-        self.reads.lock().unwrap().push(range.clone());
-        Ok(self.bytes.slice(range.start as usize..range.end as usize))
-    }
-}
+pub use arco_testkit::RecordingSource as MemSource;
 
 /// Open bytes as `mem.tif`.
 pub fn open(bytes: &[u8]) -> arco_geotiff::Result<TiffFile> {
@@ -60,17 +19,11 @@ pub fn open(bytes: &[u8]) -> arco_geotiff::Result<TiffFile> {
 }
 
 pub fn fixture_path(name: &str) -> String {
-    format!(
-        "{}/../../tests/data/fixtures/tiff/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    )
+    repo_path(&format!("tests/data/fixtures/tiff/{name}"))
 }
 
 pub fn real_path(name: &str) -> String {
-    format!(
-        "{}/../../tests/data/real/geotiff/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    )
+    repo_path(&format!("tests/data/real/geotiff/{name}"))
 }
 
 /// Open a file on disk; also returns its bytes.

@@ -79,7 +79,7 @@ fn coordinates_are_pixel_centres_and_the_crs_comes_from_the_geokeys() {
     );
     let wkt = sr.attr("crs_wkt").and_then(AttrValue::as_str).unwrap();
     assert!(
-        wkt.contains("WGS 84 / UTM zone 33N") && wkt.ends_with("AUTHORITY[\"EPSG\",\"32633\"]]"),
+        wkt.contains("WGS 84 / UTM zone 33N") && wkt.ends_with("ID[\"EPSG\",32633]]"),
         "{wkt}"
     );
     assert_eq!(

@@ -8,10 +8,7 @@ use arco_netcdf3::Nc3File;
 use std::sync::Arc;
 
 fn path(name: &str) -> String {
-    format!(
-        "{}/../../tests/data/real/netcdf3/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    )
+    arco_testkit::repo_path(&format!("tests/data/real/netcdf3/{name}"))
 }
 
 fn open_real(name: &str) -> (Nc3File, Vec<u8>) {

@@ -1,57 +1,10 @@
-//! Test support: an in-memory byte source that logs its reads, and a tiny
+//! Test support: the in-memory byte source of arco-testkit, and a tiny
 //! NetCDF-3 writer that lays files out the way netcdf-c does.
 
 use arco_netcdf3::Nc3File;
-use arco_storage::{ByteSource, DynSource};
-use bytes::Bytes;
-use std::ops::Range;
-use std::sync::{Arc, Mutex};
+use arco_storage::DynSource;
 
-/// Bytes in memory; every read is recorded.
-#[derive(Debug)]
-pub struct MemSource {
-    location: String,
-    bytes: Bytes,
-    reads: Mutex<Vec<Range<u64>>>,
-}
-
-impl MemSource {
-    pub fn new(location: &str, bytes: impl Into<Bytes>) -> Arc<Self> {
-        Arc::new(MemSource {
-            location: location.to_string(),
-            bytes: bytes.into(),
-            reads: Mutex::new(Vec::new()),
-        })
-    }
-
-    /// The ranges read so far.
-    pub fn reads(&self) -> Vec<Range<u64>> {
-        self.reads.lock().unwrap().clone()
-    }
-}
-
-impl ByteSource for MemSource {
-    fn location(&self) -> &str {
-        &self.location
-    }
-
-    fn len(&self) -> u64 {
-        self.bytes.len() as u64
-    }
-
-    fn read_range(&self, range: Range<u64>) -> arco_storage::Result<Bytes> {
-        if range.start > range.end || range.end > self.len() {
-            return Err(arco_storage::Error::OutOfRange {
-                location: self.location.clone(),
-                start: range.start,
-                end: range.end,
-                size: self.len(),
-            });
-        }
-        self.reads.lock().unwrap().push(range.clone());
-        Ok(self.bytes.slice(range.start as usize..range.end as usize))
-    }
-}
+pub use arco_testkit::RecordingSource as MemSource;
 
 /// Open bytes as a NetCDF-3 file named `mem.nc`.
 pub fn open(bytes: &[u8]) -> arco_netcdf3::Result<Nc3File> {

@@ -5,37 +5,10 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-fn require() -> bool {
-    std::env::var("ARCO_REQUIRE_PEERS").as_deref() == Ok("1")
-}
-
 /// The peers venv's python when it has stac-api-validator; `None` (after
 /// saying so) when it does not, unless ARCO_REQUIRE_PEERS=1 (then a panic).
 pub fn validator_python() -> Option<PathBuf> {
-    let venv = std::env::var_os("ARCO_PEERS_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.peers-venv"));
-    let py = venv.join("bin").join("python");
-    let ok = py.exists()
-        && std::process::Command::new(&py)
-            .args(["-c", "import stac_api_validator, pystac"])
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false);
-    if ok {
-        return Some(py);
-    }
-    if require() {
-        panic!(
-            "stac-api-validator not found in {} and ARCO_REQUIRE_PEERS=1: run scripts/setup-peers.sh",
-            venv.display()
-        );
-    }
-    eprintln!(
-        "skipped: stac-api-validator not found in {} (run scripts/setup-peers.sh)",
-        venv.display()
-    );
-    None
+    arco_testkit::peers_python(&["stac_api_validator", "pystac"])
 }
 
 /// `ARCO_PGSTAC_URL`, or `None` after saying how to get one. The database is
