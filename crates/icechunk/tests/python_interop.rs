@@ -12,38 +12,12 @@ use arco_virtual::{build, Input, Options, Source};
 use std::path::PathBuf;
 use std::process::Command;
 
-/// The venv's python, if it has icechunk 1.x.
+/// The peers venv's python, if it has icechunk 1.x and the modules used here.
 fn python() -> Option<PathBuf> {
-    let venv = std::env::var_os("ARCO_PEERS_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.peers-venv"));
-    let py = venv.join("bin").join("python");
-    let version = Command::new(&py)
-        .args([
-            "-c",
-            "import icechunk, xarray, netCDF4; print(icechunk.__version__)",
-        ])
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
-    match version {
-        Some(v) if v.starts_with("1.") => Some(py),
-        other => {
-            let why = match other {
-                Some(v) => format!("icechunk {v} in {} is not the 1.x series", venv.display()),
-                None => format!(
-                    "no python with icechunk, xarray and netCDF4 in {}",
-                    venv.display()
-                ),
-            };
-            if std::env::var("ARCO_REQUIRE_PEERS").as_deref() == Ok("1") {
-                panic!("{why} and ARCO_REQUIRE_PEERS=1: run scripts/setup-peers.sh");
-            }
-            eprintln!("skipped: {why} (run scripts/setup-peers.sh)");
-            None
-        }
-    }
+    arco_testkit::peers_python_where(
+        &["icechunk", "xarray", "netCDF4"],
+        "assert icechunk.__version__.startswith('1.')",
+    )
 }
 
 #[test]

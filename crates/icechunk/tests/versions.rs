@@ -10,27 +10,12 @@ use arco_storage::OpenOptions;
 use std::path::PathBuf;
 use std::process::Command;
 
+/// The peers venv's python, if it has icechunk 1.x and the modules used here.
 fn python() -> Option<PathBuf> {
-    let venv = std::env::var_os("ARCO_PEERS_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.peers-venv"));
-    let py = venv.join("bin").join("python");
-    let ok = Command::new(&py)
-        .args([
-            "-c",
-            "import icechunk, zarr; assert icechunk.__version__.startswith('1.')",
-        ])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if ok {
-        return Some(py);
-    }
-    let why = format!("no python with icechunk 1.x and zarr in {}", venv.display());
-    if std::env::var("ARCO_REQUIRE_PEERS").as_deref() == Ok("1") {
-        panic!("{why} and ARCO_REQUIRE_PEERS=1: run scripts/setup-peers.sh");
-    }
-    eprintln!("skipped: {why} (run scripts/setup-peers.sh)");
-    None
+    arco_testkit::peers_python_where(
+        &["icechunk", "zarr"],
+        "assert icechunk.__version__.startswith('1.')",
+    )
 }
 
 /// Prints main's snapshot id.

@@ -93,11 +93,17 @@ pub fn peers_venv() -> PathBuf {
 /// `skipped: ...` — or, with `ARCO_REQUIRE_PEERS=1`, a panic (the test
 /// fails), both naming the venv and saying to run `scripts/setup-peers.sh`.
 pub fn peers_python(modules: &[&str]) -> Option<PathBuf> {
+    peers_python_where(modules, "")
+}
+
+/// [`peers_python`] that also needs the Python statement `check` to run
+/// after the imports (`"assert icechunk.__version__.startswith('1.')"`).
+pub fn peers_python_where(modules: &[&str], check: &str) -> Option<PathBuf> {
     let venv = peers_venv();
     let py = venv.join("bin").join("python");
     let ok = py.exists()
         && Command::new(&py)
-            .args(["-c", &format!("import {}", modules.join(", "))])
+            .args(["-c", &format!("import {}\n{check}", modules.join(", "))])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status()
@@ -106,8 +112,13 @@ pub fn peers_python(modules: &[&str]) -> Option<PathBuf> {
         return Some(py);
     }
     let msg = format!(
-        "{} not found in {} (run scripts/setup-peers.sh)",
+        "{}{} not found in {} (run scripts/setup-peers.sh)",
         modules.join("/"),
+        if check.is_empty() {
+            String::new()
+        } else {
+            format!(" (with {check})")
+        },
         venv.display()
     );
     if std::env::var("ARCO_REQUIRE_PEERS").as_deref() == Ok("1") {

@@ -17,7 +17,7 @@
 
 use crate::atomic::{check_dest, discard, io_err, publish, temp_sibling};
 use crate::refs::{inline_text, seek_index, write_index, Reference, References};
-use crate::stream::{replay, Header, Sink};
+use crate::stream::{consolidated_text, replay, Header, Sink};
 use crate::{Error, Result};
 use serde_json::{Map, Value};
 use std::fs::File;
@@ -61,11 +61,8 @@ fn push_u64(out: &mut Vec<u8>, mut n: u64) {
 
 /// The consolidated metadata document (`.zmetadata`).
 pub fn consolidated(refs: &References) -> Value {
-    consolidated_of(&refs.metadata)
-}
-
-fn consolidated_of(metadata: &[(String, Value)]) -> Value {
-    let metadata: Map<String, Value> = metadata
+    let metadata: Map<String, Value> = refs
+        .metadata
         .iter()
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
@@ -162,7 +159,7 @@ impl<W: Write> Sink for JsonEncoder<W> {
         }
         push_str(out, ".zmetadata");
         out.push(b':');
-        push_str(out, &consolidated_of(&header.metadata).to_string());
+        push_str(out, &consolidated_text(&header.metadata, None));
         self.urls = (0..n)
             .map(|i| format!("{{{{{}}}}}", template_name(i, n)))
             .collect();

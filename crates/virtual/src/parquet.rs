@@ -21,7 +21,7 @@
 
 use crate::atomic::{check_dest, discard, io_err, publish, temp_sibling};
 use crate::refs::{Reference, References};
-use crate::stream::{replay, Header, Sink};
+use crate::stream::{consolidated_text, replay, Header, Sink};
 use crate::{Error, Result};
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::data_type::{ByteArray, ByteArrayType, Int64Type};
@@ -58,11 +58,8 @@ fn perr(path: &Path, e: parquet::errors::ParquetError) -> Error {
 
 /// The `.zmetadata` document.
 pub fn zmetadata(refs: &References, record_size: u64) -> serde_json::Value {
-    zmetadata_of(&refs.metadata, record_size)
-}
-
-fn zmetadata_of(metadata: &[(String, serde_json::Value)], record_size: u64) -> serde_json::Value {
-    let metadata: serde_json::Map<String, serde_json::Value> = metadata
+    let metadata: serde_json::Map<String, serde_json::Value> = refs
+        .metadata
         .iter()
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
@@ -258,7 +255,7 @@ impl Sink for ParquetWriter {
                 rows: Vec::new(),
             });
         }
-        let meta = zmetadata_of(&header.metadata, self.record_size).to_string();
+        let meta = consolidated_text(&header.metadata, Some(self.record_size));
         let path = self.tmp.join(".zmetadata");
         std::fs::write(&path, &meta).map_err(|e| io_err(&path, "writing", e))?;
         self.stats.bytes += meta.len() as u64;

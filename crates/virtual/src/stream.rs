@@ -137,6 +137,29 @@ pub fn header_of(refs: &References) -> Header {
     }
 }
 
+/// The consolidated metadata document (`.zmetadata`) as JSON text, with
+/// `record_size` for Parquet, written from the documents directly (no copy
+/// of them: the root `.zattrs` holds one record per source).
+pub(crate) fn consolidated_text(metadata: &[(String, Value)], record_size: Option<u64>) -> String {
+    let mut out: Vec<u8> = Vec::with_capacity(4096);
+    out.extend_from_slice(b"{\"metadata\":{");
+    for (i, (k, v)) in metadata.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        // Writing JSON to memory cannot fail.
+        let _ = serde_json::to_writer(&mut out, k);
+        out.push(b':');
+        let _ = serde_json::to_writer(&mut out, v);
+    }
+    out.push(b'}');
+    if let Some(n) = record_size {
+        out.extend_from_slice(format!(",\"record_size\":{n}").as_bytes());
+    }
+    out.extend_from_slice(b",\"zarr_consolidated_format\":1}");
+    String::from_utf8(out).unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -168,5 +191,21 @@ mod tests {
             Reference::Inline(vec![3].into())
         );
         assert!(header_of(&refs).arrays[0].ordered);
+    }
+
+    #[test]
+    fn the_consolidated_text_is_the_consolidated_document() {
+        let meta = vec![
+            (".zgroup".to_string(), json!({"zarr_format": 2})),
+            ("a \"b\"/.zattrs".to_string(), json!({"x": [1, "\u{e9}"]})),
+        ];
+        let text: Value = serde_json::from_str(&consolidated_text(&meta, Some(7))).unwrap();
+        assert_eq!(
+            text,
+            json!({"metadata": {".zgroup": {"zarr_format": 2}, "a \"b\"/.zattrs": {"x": [1, "\u{e9}"]}},
+                   "record_size": 7, "zarr_consolidated_format": 1})
+        );
+        let text: Value = serde_json::from_str(&consolidated_text(&[], None)).unwrap();
+        assert_eq!(text, json!({"metadata": {}, "zarr_consolidated_format": 1}));
     }
 }

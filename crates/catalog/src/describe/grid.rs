@@ -748,7 +748,26 @@ fn grid_footprint(ctx: &Ctx<'_>, g: &Grid<'_>) -> Result<Option<GridFootprint>> 
                 lat.path, lon.path
             );
             let mut proj = Map::new();
-            proj.insert("proj:code".into(), json!("EPSG:4326"));
+            // A geographic grid mapping (NAD83, ETRS89, ...) names its own
+            // datum; without one, CF latitude/longitude are WGS 84.
+            let own = user
+                .and_then(|u| cf::grid_mapping(u, ctx.ds))
+                .and_then(|m| Crs::from_cf(&m.attributes).ok())
+                .filter(Crs::is_geographic);
+            match own.as_ref().and_then(|c| c.epsg()) {
+                Some(code) => {
+                    proj.insert("proj:code".into(), json!(format!("EPSG:{code}")));
+                }
+                None => match own.as_ref().and_then(Crs::wkt2) {
+                    Some(w) => {
+                        proj.insert("proj:code".into(), Value::Null);
+                        proj.insert("proj:wkt2".into(), json!(w));
+                    }
+                    None => {
+                        proj.insert("proj:code".into(), json!("EPSG:4326"));
+                    }
+                },
+            }
             // In the data's own longitude convention (unwrapped from the
             // first longitude), so west < east even across ±180°.
             proj.insert("proj:bbox".into(), json!([w, s.max(-90.0), e, n.min(90.0)]));

@@ -490,3 +490,17 @@ fn every_readable_test_file_gives_a_valid_item() {
     }
     assert!(described >= 25, "only {described} files described");
 }
+
+#[test]
+fn a_geographic_grid_on_another_datum_keeps_its_own_epsg_code() {
+    // co_elevation_roi.tif: latitude/longitude on NAD83 (EPSG:4269), not WGS 84.
+    let (_reader, d) = describe_file(
+        "real/geotiff/co_elevation_roi.tif",
+        &DescribeOptions {
+            datetime: Some(utc(0)),
+            ..Default::default()
+        },
+    );
+    let (_item, v) = valid_item(&d);
+    assert_eq!(v["properties"]["proj:code"], "EPSG:4269");
+}
