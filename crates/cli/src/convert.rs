@@ -23,7 +23,7 @@ use std::sync::Mutex;
 /// Arguments of `arco convert`.
 #[derive(Debug, clap::Args)]
 pub struct ConvertArgs {
-    /// Source files or URLs (globs like 'data/tas_*.nc' are expanded, sorted), then the destination.
+    /// Source files or URLs (NetCDF, HDF5, GRIB, GeoTIFF, Zarr, kerchunk JSON/Parquet, Icechunk repositories with an optional @branch/@tag:T/@snapshot:ID; globs like 'data/tas_*.nc' are expanded, sorted), then the destination.
     #[arg(required = true, num_args = 2..)]
     pub paths: Vec<String>,
     /// Output format (only zarr for now).

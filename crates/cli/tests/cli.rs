@@ -1,8 +1,11 @@
 //! End-to-end tests of the `arco` binary: exit codes, JSON output, errors.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[path = "support/run.rs"]
+mod run;
+use run::arco;
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -14,13 +17,6 @@ fn data(rel: &str) -> String {
         .join(rel)
         .to_string_lossy()
         .into_owned()
-}
-
-fn arco(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_arco"))
-        .args(args)
-        .output()
-        .expect("run arco")
 }
 
 fn stdout_json(out: &Output) -> serde_json::Value {

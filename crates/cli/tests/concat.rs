@@ -3,21 +3,16 @@
 //! and the refusals that name the files.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[path = "support/run.rs"]
+mod run;
 use arco_core::{Selection, Values};
+use run::arco;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 use std::sync::Arc;
 
 fn sonde() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../../tests/data/real/netcdf3/example_arm_sonde.cdf")
-}
-
-fn arco(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_arco"))
-        .args(args)
-        .output()
-        .expect("run arco")
 }
 
 fn text(b: &[u8]) -> String {

@@ -4,28 +4,15 @@
 #![cfg(feature = "icechunk")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[path = "support/run.rs"]
+mod run;
+use run::{arco, text};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn arco(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_arco"))
-        .args(args)
-        .output()
-        .unwrap()
-}
 
 fn real(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../tests/data/real")
         .join(name)
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 /// Copy a real file into `dir` (with an old modification time) and

@@ -4,11 +4,14 @@
 //! of `arco convert`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[path = "support/run.rs"]
+mod run;
 use arco_core::{AttrValue, Selection, Values};
 use arco_storage::OpenOptions;
+use run::arco;
 use serde_json::{json, Map, Value};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -19,13 +22,6 @@ fn sub_nc() -> String {
         .join("tests/data/real/netcdf3/sub.nc")
         .to_string_lossy()
         .into_owned()
-}
-
-fn arco(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_arco"))
-        .args(args)
-        .output()
-        .expect("run arco")
 }
 
 fn stdout(out: &Output) -> String {
